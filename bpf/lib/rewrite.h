@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/* lib/rewrite.h: grow, shrink and rewrite IPv6 packets in tc programs.
+ *
+ * Checksum contract: nothing here touches an upper-layer checksum. Shim6
+ * keeps the ULP pseudo-header over the ULIDs end to end (RFC 5533 11), so
+ * rewriting the addresses to locators and back needs no L4 fix-up. Stores on
+ * ingress pass BPF_F_RECOMPUTE_CSUM so skb->csum stays right for
+ * CHECKSUM_COMPLETE packets. */
+#ifndef SHIM6_LIB_REWRITE_H
+#define SHIM6_LIB_REWRITE_H
+
+#include "parse.h"
+
+/* Copy len bytes from src to dst (dst < src, so ascending order is safe
+ * with overlap). len <= SHIM6_MAX_HDR_MOVE. */
+static __always_inline int move_down(struct __sk_buff *skb, __u32 dst, __u32 src, __u32 len)
+{
+	__u32 done = 0;
+	__u8 buf[8];
+
+	for (int i = 0; i < SHIM6_MAX_HDR_MOVE / 8; i++) {
+		if (done + 8 > len)
+			break;
+		if (bpf_skb_load_bytes(skb, src + done, buf, 8) < 0 ||
+		    bpf_skb_store_bytes(skb, dst + done, buf, 8, 0) < 0)
+			return -1;
+		done += 8;
+	}
+	for (int i = 0; i < 7; i++) {
+		if (done >= len)
+			break;
+		if (bpf_skb_load_bytes(skb, src + done, buf, 1) < 0 ||
+		    bpf_skb_store_bytes(skb, dst + done, buf, 1, 0) < 0)
+			return -1;
+		done += 1;
+	}
+	return 0;
+}
+
+/* Copy len bytes from src to dst (dst > src: descending order). len is a
+ * multiple of 8 (extension headers are), <= SHIM6_MAX_HDR_MOVE. */
+static __always_inline int move_up8(struct __sk_buff *skb, __u32 dst, __u32 src, __u32 len,
+				    __u64 csum_flags)
+{
+	__u8 buf[8];
+
+	for (int i = 0; i < SHIM6_MAX_HDR_MOVE / 8; i++) {
+		if (len < 8)
+			break;
+		len -= 8;
+		if (bpf_skb_load_bytes(skb, src + len, buf, 8) < 0 ||
+		    bpf_skb_store_bytes(skb, dst + len, buf, 8, csum_flags) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static __always_inline int add_payload_len(struct __sk_buff *skb, int delta, __u64 csum_flags)
+{
+	__be16 plen;
+
+	if (bpf_skb_load_bytes(skb, IP6_PLEN_OFF, &plen, 2) < 0)
+		return -1;
+	plen = bpf_htons(bpf_ntohs(plen) + delta);
+	return bpf_skb_store_bytes(skb, IP6_PLEN_OFF, &plen, 2, csum_flags);
+}
+
+/* Insert the 8 bytes of hdr at offset ins (end of the routing sublayer) and
+ * make the Next Header byte at nh_off name Shim6. The caller has set hdr[0]
+ * to the protocol that was at ins. Grows GSO packets at the head when
+ * gso_head is set (SHIM6_GSO_HEAD), so the kernel does not mark them for
+ * re-validation; otherwise grows after the fixed IPv6 header. Returns a
+ * SHIM6_DROP_* reason, 0 on success. */
+static __always_inline int shim6_insert(struct __sk_buff *skb, __u32 ins, __u32 nh_off,
+					const __u8 *hdr, int gso_head)
+{
+	__u32 move = ins - IP6_END;
+	__u8 shim_nh = SHIM6_NEXTHDR;
+
+	if (ins < IP6_END || move > SHIM6_MAX_HDR_MOVE)
+		return SHIM6_DROP_EXTHDR_CHAIN;
+
+	if (gso_head && skb->gso_segs > 1) {
+		/* Room in front of the MAC header, then slide the headers
+		 * (Ethernet, IPv6, routing sublayer) down into it. */
+		if (bpf_skb_change_head(skb, SHIM6_PAYLOAD_HLEN, 0) < 0)
+			return SHIM6_DROP_ADJUST_ROOM;
+		if (move_down(skb, 0, SHIM6_PAYLOAD_HLEN, ins) < 0)
+			return SHIM6_DROP_STORE;
+	} else {
+		__u64 flags = skb->gso_segs > 1 ? BPF_F_ADJ_ROOM_FIXED_GSO : 0;
+
+		if (bpf_skb_adjust_room(skb, SHIM6_PAYLOAD_HLEN, BPF_ADJ_ROOM_NET, flags) < 0)
+			return SHIM6_DROP_ADJUST_ROOM;
+		/* The gap opened at IP6_END; move the routing sublayer in front of it. */
+		if (move && move_down(skb, IP6_END, IP6_END + SHIM6_PAYLOAD_HLEN, move) < 0)
+			return SHIM6_DROP_STORE;
+	}
+	if (bpf_skb_store_bytes(skb, ins, hdr, SHIM6_PAYLOAD_HLEN, 0) < 0 ||
+	    bpf_skb_store_bytes(skb, nh_off, &shim_nh, 1, 0) < 0 ||
+	    add_payload_len(skb, SHIM6_PAYLOAD_HLEN, 0) < 0)
+		return SHIM6_DROP_STORE;
+	return 0;
+}
+
+/* Remove the 8-byte payload header at offset at and set the Next Header
+ * byte at nh_off to next. Returns a SHIM6_DROP_* reason, 0 on success. */
+static __always_inline int shim6_remove(struct __sk_buff *skb, __u32 at, __u32 nh_off, __u8 next)
+{
+	__u32 move = at - IP6_END;
+	__u64 flags = skb->gso_segs > 1 ? BPF_F_ADJ_ROOM_FIXED_GSO : 0;
+
+	if (at < IP6_END || move > SHIM6_MAX_HDR_MOVE)
+		return SHIM6_DROP_EXTHDR_CHAIN;
+	if (move && move_up8(skb, IP6_END + SHIM6_PAYLOAD_HLEN, IP6_END, move,
+			     BPF_F_RECOMPUTE_CSUM) < 0)
+		return SHIM6_DROP_STORE;
+	if (bpf_skb_adjust_room(skb, -SHIM6_PAYLOAD_HLEN, BPF_ADJ_ROOM_NET, flags) < 0)
+		return SHIM6_DROP_ADJUST_ROOM;
+	if (bpf_skb_store_bytes(skb, nh_off, &next, 1, BPF_F_RECOMPUTE_CSUM) < 0 ||
+	    add_payload_len(skb, -SHIM6_PAYLOAD_HLEN, BPF_F_RECOMPUTE_CSUM) < 0)
+		return SHIM6_DROP_STORE;
+	return 0;
+}
+
+/* Write a source and destination address pair (32 bytes at IP6_SRC_OFF). */
+static __always_inline int set_addrs(struct __sk_buff *skb, const __u8 *src, const __u8 *dst,
+				     __u64 csum_flags)
+{
+	if (bpf_skb_store_bytes(skb, IP6_SRC_OFF, src, 16, csum_flags) < 0 ||
+	    bpf_skb_store_bytes(skb, IP6_DST_OFF, dst, 16, csum_flags) < 0)
+		return -1;
+	return 0;
+}
+
+#endif

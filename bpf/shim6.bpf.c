@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/* shim6.bpf.c: the Shim6 fast path on tc.
+ *
+ *   shim6_egress   tc egress of the shim device (the peer ULID routes point
+ *                  at it): socket policy, context lookup, ULID -> locator
+ *                  rewrite, payload header insertion, redirect to the uplink.
+ *   shim6_peer_in  tc ingress of the shim device's veth peer, used in
+ *                  SHIM6_GSO_SEGMENT mode: inserts the payload header into
+ *                  packets the kernel has segmented, then redirects.
+ *   shim6_ingress  tc ingress of every uplink: strip payload headers, restore
+ *                  ULIDs, translate ICMPv6 errors, stamp receive activity.
+ *
+ * Load-time settings are the const volatile globals below. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "shim6_consts.h"
+#include "shim6_types.h"
+#include "shim6_maps.h"
+#include "lib/parse.h"
+#include "lib/rewrite.h"
+
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* SHIM6_GSO_HEAD or SHIM6_GSO_SEGMENT: how payload headers get into GSO
+ * packets (README, "GSO"). Set by the loader between open and load. */
+const volatile __u32 cfg_gso_mode = SHIM6_GSO_HEAD;
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *c = bpf_map_lookup_elem(&shim6_drops, &reason);
+	if (c)
+		*c += 1;
+}
+
+static __always_inline int drop(__u32 reason)
+{
+	count_drop(reason);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline void stats_tx(__u32 id, struct __sk_buff *skb)
+{
+	struct shim6_ctx_stats *st = bpf_map_lookup_elem(&shim6_stats, &id);
+	if (st) {
+		st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
+		st->tx_bytes += skb->len;
+		st->last_tx_ns = bpf_ktime_get_ns();
+	}
+}
+
+static __always_inline void stats_rx(__u32 id, struct __sk_buff *skb)
+{
+	struct shim6_ctx_stats *st = bpf_map_lookup_elem(&shim6_stats, &id);
+	if (st) {
+		st->rx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
+		st->rx_bytes += skb->len;
+		st->last_rx_ns = bpf_ktime_get_ns();
+	}
+}
+
+static __always_inline void emit(__u32 type, struct __sk_buff *skb, const __u8 *src,
+				 const __u8 *dst, __u64 tag, __u64 cookie)
+{
+	struct shim6_event ev = {
+		.type = type,
+		.ifindex = skb->ifindex,
+		.ts_ns = bpf_ktime_get_ns(),
+		.tag = tag,
+		.cookie = cookie,
+	};
+	__builtin_memcpy(ev.src, src, 16);
+	__builtin_memcpy(ev.dst, dst, 16);
+	bpf_ringbuf_output(&shim6_events, &ev, sizeof(ev), 0);
+}
+
+/* At most one NO_CONTEXT event per ULID pair per SHIM6_EVENT_HOLD_NS. */
+static __always_inline void emit_no_context(struct __sk_buff *skb, struct shim6_ulid_key *key,
+					    __u64 cookie)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&shim6_seen, key);
+
+	if (last && now - *last < SHIM6_EVENT_HOLD_NS)
+		return;
+	bpf_map_update_elem(&shim6_seen, key, &now, BPF_ANY);
+	emit(SHIM6_EV_NO_CONTEXT, skb, key->ulid_local, key->ulid_peer, 0, cookie);
+}
+
+/* Leave by the uplink that carries src. nexthop zero: dst is on-link. */
+static __always_inline int out_via(__u32 ifindex, const __u8 *nexthop, const __u8 *dst)
+{
+	struct bpf_redir_neigh nh = { .nh_family = AF_INET6 };
+	int ret;
+
+	if (!ifindex)
+		return drop(SHIM6_DROP_NO_UPLINK);
+	if (ipv6_addr_is_zero(nexthop))
+		__builtin_memcpy(nh.ipv6_nh, dst, 16);
+	else
+		__builtin_memcpy(nh.ipv6_nh, nexthop, 16);
+	ret = bpf_redirect_neigh(ifindex, &nh, sizeof(nh), 0);
+	if (ret != TC_ACT_REDIRECT)
+		return drop(SHIM6_DROP_REDIRECT);
+	return ret;
+}
+
+static __always_inline int out_by_source(const __u8 *src, const __u8 *dst)
+{
+	struct shim6_uplink *up = bpf_map_lookup_elem(&shim6_uplink, src);
+
+	if (!up)
+		return drop(SHIM6_DROP_NO_UPLINK);
+	return out_via(up->ifindex, up->nexthop, dst);
+}
+
+static __always_inline void build_payload_hdr(__u8 *h, __u8 next, __u64 ct)
+{
+	h[0] = next;
+	h[1] = 0;
+	h[2] = 0x80 | ((ct >> 40) & 0x7f);
+	h[3] = ct >> 32;
+	h[4] = ct >> 24;
+	h[5] = ct >> 16;
+	h[6] = ct >> 8;
+	h[7] = ct;
+}
+
+
+
+SEC("tc")
+int shim6_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct shim6_sock_policy *pol = NULL;
+	struct shim6_ulid_key key;
+	struct shim6_walk w;
+	struct ipv6hdr *ip6;
+	struct shim6_ctx *ctx;
+	__u8 lp_local[16], lp_peer[16], hdr[SHIM6_PAYLOAD_HLEN];
+	__u64 cookie = 0;
+	__u32 *idp, id, ifindex;
+	int err, same;
+
+	if (skb->protocol != bpf_htons(ETH_P_IPV6))
+		return TC_ACT_OK;
+	if (data + IP6_END > data_end)
+		return drop(SHIM6_DROP_TRUNCATED);
+	ip6 = data + L3_OFF;
+
+	/* Link matters for these: never shimmed, left to the shim device. */
+	if (ipv6_is_multicast(ip6->daddr.s6_addr) || ipv6_is_linklocal(ip6->daddr.s6_addr) ||
+	    ipv6_is_linklocal(ip6->saddr.s6_addr))
+		return TC_ACT_OK;
+
+	__builtin_memcpy(key.ulid_local, ip6->saddr.s6_addr, 16);
+	__builtin_memcpy(key.ulid_peer, ip6->daddr.s6_addr, 16);
+	key.fii = 0;
+
+	err = shim6_walk_chain(skb, ip6->nexthdr, &w);
+	if (err)
+		return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
+	if (w.ulp == NEXTHDR_ICMP && w.ulp_ok) {
+		__u8 type;
+
+		if (bpf_skb_load_bytes(skb, w.ulp_off, &type, 1) < 0)
+			return drop(SHIM6_DROP_TRUNCATED);
+		if (icmp6_is_nd_mld(type))
+			return TC_ACT_OK;
+	}
+	/* Shim6 control messages and already-shimmed packets leave unchanged. */
+	if (w.has_shim)
+		return out_by_source(key.ulid_local, key.ulid_peer);
+
+	if (skb->sk) {
+		struct bpf_sock *sk = bpf_sk_fullsock(skb->sk);
+
+		if (sk) {
+			pol = bpf_sk_storage_get(&shim6_sock, sk, 0, 0);
+			cookie = bpf_get_socket_cookie(skb);
+		}
+	}
+	if (pol) {
+		if (pol->flags & SHIM6_SOCK_F_DONTSHIM)
+			return out_by_source(key.ulid_local, key.ulid_peer);
+		key.fii = pol->fii;
+	}
+
+	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
+	if (!idp) {
+		emit_no_context(skb, &key, cookie);
+		return out_by_source(key.ulid_local, key.ulid_peer);
+	}
+	id = *idp;
+	ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
+	if (!ctx || !(ctx->flags & SHIM6_CTX_F_ACTIVE))
+		return out_by_source(key.ulid_local, key.ulid_peer);
+
+	__builtin_memcpy(lp_local, ctx->lp_local, 16);
+	__builtin_memcpy(lp_peer, ctx->lp_peer, 16);
+	ifindex = ctx->ifindex;
+	if (pol && (pol->flags & SHIM6_SOCK_F_PIN_LOCAL)) {
+		__builtin_memcpy(lp_local, pol->lp_local, 16);
+		ifindex = 0; /* uplink of the pinned locator, below */
+	}
+	if (pol && (pol->flags & SHIM6_SOCK_F_PIN_PEER))
+		__builtin_memcpy(lp_peer, pol->lp_peer, 16);
+	build_payload_hdr(hdr, w.nh, ctx->ct_peer);
+	stats_tx(id, skb);
+
+	same = ipv6_addr_eq(lp_local, key.ulid_local) && ipv6_addr_eq(lp_peer, key.ulid_peer);
+
+	if (cfg_gso_mode == SHIM6_GSO_SEGMENT) {
+		/* Rewrite only; the kernel segments on the way through the shim
+		 * pair and shim6_peer_in inserts the header per segment. */
+		if (!same && set_addrs(skb, lp_local, lp_peer, 0) < 0)
+			return drop(SHIM6_DROP_STORE);
+		skb->mark = SHIM6_MARK_MAGIC | (same ? 0 : SHIM6_MARK_INSERT) | (id & SHIM6_MARK_CTX_MASK);
+		return TC_ACT_OK;
+	}
+
+	if (!same) {
+		if (set_addrs(skb, lp_local, lp_peer, 0) < 0)
+			return drop(SHIM6_DROP_STORE);
+		err = shim6_insert(skb, w.ins, w.nh_off, hdr, 1);
+		if (err)
+			return drop(err);
+	}
+	if (ifindex) {
+		/* ctx may not be dereferenced after the packet changed size. */
+		ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
+		if (!ctx)
+			return drop(SHIM6_DROP_NO_UPLINK);
+		return out_via(ifindex, ctx->nexthop, lp_peer);
+	}
+	return out_by_source(lp_local, lp_peer);
+}
+
+SEC("tc")
+int shim6_peer_in(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	__u8 src[16], dst[16], hdr[SHIM6_PAYLOAD_HLEN];
+	struct shim6_walk w;
+	struct ipv6hdr *ip6;
+	struct shim6_ctx *ctx;
+	__u32 mark = skb->mark, id;
+	int err;
+
+	if (skb->protocol != bpf_htons(ETH_P_IPV6))
+		return TC_ACT_SHOT;
+	if (data + IP6_END > data_end)
+		return drop(SHIM6_DROP_TRUNCATED);
+	ip6 = data + L3_OFF;
+	if (ipv6_is_multicast(ip6->daddr.s6_addr) || ipv6_is_linklocal(ip6->daddr.s6_addr) ||
+	    ipv6_is_linklocal(ip6->saddr.s6_addr))
+		return TC_ACT_SHOT; /* the shim device's own link traffic ends here */
+	__builtin_memcpy(src, ip6->saddr.s6_addr, 16);
+	__builtin_memcpy(dst, ip6->daddr.s6_addr, 16);
+	skb->mark = 0;
+
+	if ((mark & SHIM6_MARK_MAGIC_MASK) == SHIM6_MARK_MAGIC && (mark & SHIM6_MARK_INSERT)) {
+		id = mark & SHIM6_MARK_CTX_MASK;
+		ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
+		if (!ctx)
+			return drop(SHIM6_DROP_CTX_INACTIVE);
+		err = shim6_walk_chain(skb, ip6->nexthdr, &w);
+		if (err)
+			return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
+		build_payload_hdr(hdr, w.nh, ctx->ct_peer);
+		err = shim6_insert(skb, w.ins, w.nh_off, hdr, 0);
+		if (err)
+			return drop(err);
+	}
+	return out_by_source(src, dst);
+}
+
+/* ICMPv6 error quoting a packet we sent with a payload header (RFC 5533 8):
+ * restore the ULIDs in the quoted header, strip the quoted payload header,
+ * report Packet Too Big MTU - 8, fix the ICMPv6 checksum. Returns TC_ACT_OK
+ * whether or not it translated. */
+static __always_inline int translate_icmp_error(struct __sk_buff *skb, struct shim6_walk *w)
+{
+	__u32 icmp = w->ulp_off, q = icmp + 8;
+	struct shim6_loc_key lk;
+	struct shim6_ctx *ctx;
+	__u8 ih[8], qh[40], sh[8], ulids[32];
+	__u32 *idp, id, w_old, w_new, len_old, len_new, mtu_old, mtu_new;
+	__be16 plen;
+	__s64 d;
+	__u64 tag;
+	int err;
+
+	if (bpf_skb_load_bytes(skb, icmp, ih, 8) < 0)
+		return TC_ACT_OK;
+	if (ih[0] >= 128) /* informational */
+		return TC_ACT_OK;
+	if (bpf_skb_load_bytes(skb, q, qh, 40) < 0 || qh[6] != SHIM6_NEXTHDR)
+		return TC_ACT_OK;
+	if (bpf_skb_load_bytes(skb, q + 40, sh, 8) < 0)
+		return TC_ACT_OK; /* quote too short to hold the header: leave as is */
+	if (!(sh[2] & 0x80))
+		return TC_ACT_OK; /* quotes a control message: the agent's business */
+	tag = shim6_tag_from(sh);
+	idp = bpf_map_lookup_elem(&shim6_ptag, &tag);
+	if (!idp)
+		return TC_ACT_OK;
+	id = *idp;
+	ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
+	if (!ctx)
+		return TC_ACT_OK;
+	lk.ctx_id = id;
+	lk.side = SHIM6_SIDE_LOCAL;
+	__builtin_memcpy(lk.addr, qh + 8, 16);
+	if (!bpf_map_lookup_elem(&shim6_loc, &lk))
+		return TC_ACT_OK;
+	lk.side = SHIM6_SIDE_PEER;
+	__builtin_memcpy(lk.addr, qh + 24, 16);
+	if (!bpf_map_lookup_elem(&shim6_loc, &lk))
+		return TC_ACT_OK;
+	__builtin_memcpy(ulids, ctx->ulid_local, 16);
+	__builtin_memcpy(ulids + 16, ctx->ulid_peer, 16);
+
+	/* Checksum delta, all 4-byte aligned and at even offsets in the message. */
+	d = bpf_csum_diff((__be32 *)(qh + 8), 32, (__be32 *)ulids, 32, 0);
+	__builtin_memcpy(&w_old, qh + 4, 4);
+	plen = bpf_htons(bpf_ntohs(*(__be16 *)(qh + 4)) - SHIM6_PAYLOAD_HLEN);
+	__builtin_memcpy(&w_new, &plen, 2);
+	((__u8 *)&w_new)[2] = sh[0];
+	((__u8 *)&w_new)[3] = qh[7];
+	d = bpf_csum_diff(&w_old, 4, &w_new, 4, d);
+	d = bpf_csum_diff((__be32 *)sh, 8, NULL, 0, d);
+	len_old = bpf_htonl(skb->len - IP6_END);
+	len_new = bpf_htonl(skb->len - IP6_END - SHIM6_PAYLOAD_HLEN);
+	d = bpf_csum_diff(&len_old, 4, &len_new, 4, d);
+	if (ih[0] == ICMPV6_PKT_TOOBIG) {
+		__builtin_memcpy(&mtu_old, ih + 4, 4);
+		mtu_new = bpf_htonl(bpf_ntohl(mtu_old) - SHIM6_PAYLOAD_HLEN);
+		d = bpf_csum_diff(&mtu_old, 4, &mtu_new, 4, d);
+		if (bpf_skb_store_bytes(skb, icmp + 4, &mtu_new, 4, 0) < 0)
+			return drop(SHIM6_DROP_ICMP_QUOTE);
+	}
+	if (d < 0)
+		return drop(SHIM6_DROP_ICMP_QUOTE);
+	if (bpf_skb_store_bytes(skb, q + 8, ulids, 32, 0) < 0 ||
+	    bpf_skb_store_bytes(skb, q + 4, &w_new, 4, 0) < 0)
+		return drop(SHIM6_DROP_ICMP_QUOTE);
+	/* Remove the quoted header; the Next Header fix is already in w_new. */
+	err = shim6_remove(skb, q + 40, q + 6, sh[0]);
+	if (err)
+		return drop(err);
+	if (bpf_l4_csum_replace(skb, icmp + 2, 0, d, 0) < 0)
+		return drop(SHIM6_DROP_ICMP_QUOTE);
+	/* Let the stack verify the result in software. */
+	bpf_csum_level(skb, BPF_CSUM_LEVEL_RESET);
+	stats_rx(id, skb);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int shim6_ingress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct shim6_ulid_key key;
+	struct shim6_loc_key lk;
+	struct shim6_walk w;
+	struct ipv6hdr *ip6;
+	struct shim6_ctx *ctx;
+	__u8 sh[SHIM6_PAYLOAD_HLEN], ulids[32];
+	__u32 *idp, id;
+	__u64 tag;
+	int err;
+
+	if (skb->protocol != bpf_htons(ETH_P_IPV6))
+		return TC_ACT_OK;
+	if (data + IP6_END > data_end)
+		return drop(SHIM6_DROP_TRUNCATED);
+	ip6 = data + L3_OFF;
+	if (ipv6_is_multicast(ip6->daddr.s6_addr) || ipv6_is_linklocal(ip6->saddr.s6_addr))
+		return TC_ACT_OK;
+
+	err = shim6_walk_chain(skb, ip6->nexthdr, &w);
+	if (err)
+		return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
+
+	if (w.has_shim && w.nh == SHIM6_NEXTHDR && w.ins == w.ulp_off) {
+		if (bpf_skb_load_bytes(skb, w.ins, sh, SHIM6_PAYLOAD_HLEN) < 0)
+			return drop(SHIM6_DROP_TRUNCATED);
+		if (!(sh[2] & 0x80))
+			return TC_ACT_OK; /* control message (P = 0): the agent's raw socket */
+		if (sh[1] != 0)
+			return drop(SHIM6_DROP_BAD_HLEN);
+		tag = shim6_tag_from(sh);
+		idp = bpf_map_lookup_elem(&shim6_tag, &tag);
+		if (!idp) {
+			/* The agent answers with R1bis; the stack drops the packet. */
+			emit(SHIM6_EV_UNKNOWN_TAG, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
+			return TC_ACT_OK;
+		}
+		id = *idp;
+		ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
+		if (!ctx || !(ctx->flags & SHIM6_CTX_F_INBOUND))
+			return drop(SHIM6_DROP_CTX_INACTIVE);
+		lk.ctx_id = id;
+		lk.side = SHIM6_SIDE_PEER;
+		__builtin_memcpy(lk.addr, ip6->saddr.s6_addr, 16);
+		if (!bpf_map_lookup_elem(&shim6_loc, &lk)) {
+			emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
+			return drop(SHIM6_DROP_BAD_LOCATOR);
+		}
+		lk.side = SHIM6_SIDE_LOCAL;
+		__builtin_memcpy(lk.addr, ip6->daddr.s6_addr, 16);
+		if (!bpf_map_lookup_elem(&shim6_loc, &lk)) {
+			emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
+			return drop(SHIM6_DROP_BAD_LOCATOR);
+		}
+		__builtin_memcpy(ulids, ctx->ulid_peer, 16);
+		__builtin_memcpy(ulids + 16, ctx->ulid_local, 16);
+		err = shim6_remove(skb, w.ins, w.nh_off, sh[0]);
+		if (err)
+			return drop(err);
+		if (set_addrs(skb, ulids, ulids + 16, BPF_F_RECOMPUTE_CSUM) < 0)
+			return drop(SHIM6_DROP_STORE);
+		stats_rx(id, skb);
+		return TC_ACT_OK;
+	}
+
+	if (w.ulp == NEXTHDR_ICMP && w.ulp_ok) {
+		err = translate_icmp_error(skb, &w);
+		if (err != TC_ACT_OK)
+			return err;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		if (data + IP6_END > data_end)
+			return TC_ACT_OK;
+		ip6 = data + L3_OFF;
+	}
+
+	/* Unmodified packet on a ULID pair: the context is alive (RFC 5533 12.1). */
+	__builtin_memcpy(key.ulid_local, ip6->daddr.s6_addr, 16);
+	__builtin_memcpy(key.ulid_peer, ip6->saddr.s6_addr, 16);
+	key.fii = 0;
+	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
+	if (idp)
+		stats_rx(*idp, skb);
+	return TC_ACT_OK;
+}
+
+/* Reference point for the benchmarks: the cheapest possible tc program. */
+SEC("tc")
+int shim6_empty(struct __sk_buff *skb)
+{
+	return TC_ACT_OK;
+}

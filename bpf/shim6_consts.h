@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/* shim6_consts.h: sizes, flags, enums and the ABI version shared by the BPF
+ * programs and user space. User space reads these through the generated
+ * TypeScript mirror (src/generated/layout.ts); never copy them by hand. */
+#ifndef SHIM6_CONSTS_H
+#define SHIM6_CONSTS_H
+
+/* ABI of the maps and events. Bump SHIM6_ABI_VERSION whenever a map key,
+ * value or event layout changes: the loader refuses pinned maps of another
+ * version instead of misreading them. */
+#define SHIM6_ABI_MAGIC   0x53484936 /* "SHI6" */
+#define SHIM6_ABI_VERSION 1
+
+#define SHIM6_NEXTHDR        140 /* IANA protocol number for Shim6 */
+#define SHIM6_PAYLOAD_HLEN   8   /* payload extension header, RFC 5533 5.2 */
+#define SHIM6_CT_MASK        0x7fffffffffffULL /* 47-bit context tag */
+
+#define SHIM6_MAX_CONTEXTS   65536
+#define SHIM6_MAX_LOCATORS   (SHIM6_MAX_CONTEXTS * 8)
+#define SHIM6_MAX_UPLINKS    64
+#define SHIM6_MAX_EXTHDRS    8   /* extension headers walked before giving up */
+#define SHIM6_RINGBUF_BYTES  (256 * 1024)
+#define SHIM6_EVENT_HOLD_NS  1000000000ULL /* one NO_CONTEXT event per pair per second */
+#define SHIM6_MAX_HDR_MOVE   256 /* routing-sublayer bytes moved around an insertion */
+
+/* skb->mark handed from the shim device's egress to its peer's ingress in
+ * SHIM6_GSO_SEGMENT mode: magic in the top bits, "insert" flag, context id. */
+#define SHIM6_MARK_MAGIC     0x5e600000U
+#define SHIM6_MARK_MAGIC_MASK 0xfff00000U
+#define SHIM6_MARK_INSERT    0x00080000U
+#define SHIM6_MARK_CTX_MASK  0x0000ffffU
+
+/* struct shim6_ctx.flags */
+#define SHIM6_CTX_F_ACTIVE   0x1 /* data plane may shim with this context */
+#define SHIM6_CTX_F_INBOUND  0x2 /* accept payload headers (ESTABLISHED/I2-SENT/I2BIS-SENT) */
+
+/* struct shim6_loc_key.side */
+#define SHIM6_SIDE_LOCAL     0
+#define SHIM6_SIDE_PEER      1
+
+/* struct shim6_locator.flags (data-plane view of a locator) */
+#define SHIM6_LOC_F_VERIFIED 0x1 /* peer locator verified: may be used for sending */
+
+/* struct shim6_sock_policy.flags, per socket (RFC 6316 options) */
+#define SHIM6_SOCK_F_DONTSHIM   0x1 /* SHIM_DONTSHIM: never rewrite this socket */
+#define SHIM6_SOCK_F_PIN_LOCAL  0x2 /* SHIM_LOC_LOCAL_SEND in effect */
+#define SHIM6_SOCK_F_PIN_PEER   0x4 /* SHIM_LOC_PEER_SEND in effect */
+
+/* Event types on the ring buffer */
+#define SHIM6_EV_NO_CONTEXT   1 /* first packet of a ULID pair with no context */
+#define SHIM6_EV_UNKNOWN_TAG  2 /* payload header with an unknown context tag */
+#define SHIM6_EV_BAD_LOCATOR  3 /* payload header from a locator not in Ls(peer) */
+
+/* Drop / exception reasons: stable numbers, retired ones stay reserved.
+ * Counted per CPU in shim6_drops (index = reason). */
+#define SHIM6_DROP_NONE            0 /* not a drop: index 0 counts handled packets */
+#define SHIM6_DROP_TRUNCATED       1 /* header runs past the packet */
+#define SHIM6_DROP_EXTHDR_CHAIN    2 /* extension-header chain too long */
+#define SHIM6_DROP_BAD_LOCATOR     3 /* source not in Ls(peer) or dest not in Ls(local) */
+#define SHIM6_DROP_CTX_INACTIVE    4 /* payload header for a context not accepting */
+#define SHIM6_DROP_ADJUST_ROOM     5 /* kernel refused to grow or shrink the packet */
+#define SHIM6_DROP_STORE           6 /* kernel refused a byte store */
+#define SHIM6_DROP_NO_UPLINK       7 /* locator has no uplink to leave by */
+#define SHIM6_DROP_BAD_HLEN        8 /* payload header with Hdr Ext Len != 0 */
+#define SHIM6_DROP_REDIRECT        9 /* redirect_neigh failed */
+#define SHIM6_DROP_ICMP_QUOTE     10 /* ICMPv6 error quoting a shimmed packet we cannot translate */
+#define SHIM6_DROP_MAX            16
+
+/* GSO strategy, load-time setting (see README "GSO"). */
+#define SHIM6_GSO_SEGMENT 0 /* kernel segments before insertion (shim pair, GSO off) */
+#define SHIM6_GSO_HEAD    1 /* grow GSO skbs at the head, keep them whole */
+
+#endif

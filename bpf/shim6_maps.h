@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/* shim6_maps.h: map definitions only. Included by BPF programs, never by
+ * user space. All maps are pinned by the loader under the pin directory. */
+#ifndef SHIM6_MAPS_H
+#define SHIM6_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "shim6_types.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct shim6_abi);
+} shim6_abi SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct shim6_ulid_key);
+	__type(value, __u32);
+} shim6_ulid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct shim6_ctx);
+} shim6_ctx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u32);
+} shim6_tag SEC(".maps");
+
+/* CT(peer) -> context id: finds the context of an ICMPv6 error that quotes
+ * a payload header we sent (RFC 5533 12.4). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u32);
+} shim6_ptag SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHIM6_MAX_LOCATORS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct shim6_loc_key);
+	__type(value, struct shim6_locator);
+} shim6_loc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHIM6_MAX_UPLINKS * 16);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct shim6_addr_key);
+	__type(value, struct shim6_uplink);
+} shim6_uplink SEC(".maps");
+
+/* ULID pairs already reported without a context: one event per pair per
+ * SHIM6_EVENT_HOLD_NS, so a busy flow does not flood the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct shim6_ulid_key);
+	__type(value, __u64);
+} shim6_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__type(key, __u32);
+	__type(value, struct shim6_ctx_stats);
+} shim6_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHIM6_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} shim6_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct shim6_sock_policy);
+} shim6_sock SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SHIM6_RINGBUF_BYTES);
+} shim6_events SEC(".maps");
+
+#endif

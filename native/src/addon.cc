@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+// addon.cc: the one native module of shim6 (declared in native/index.d.ts).
+// Primitives in, plain objects out. Errors carry code, errno and syscall like
+// Node's own. Nothing here blocks the event loop: ring buffers are consumed
+// from a uv_poll on their epoll fd.
+#include <napi.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <string>
+#include <vector>
+
+#include "skel.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+namespace {
+
+// The same names Node gives system errors (libuv's table).
+const char *ErrnoCode(int e) { return uv_err_name(-e); }
+
+// Throw an Error shaped like Node's system errors.
+[[noreturn]] void ThrowErrno(Napi::Env env, int err, const std::string &syscall,
+                             const std::string &detail = "") {
+  if (err < 0) err = -err;
+  std::string msg = std::string(ErrnoCode(err)) + ": " + strerror(err) + ", " + syscall;
+  if (!detail.empty()) msg += " '" + detail + "'";
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, ErrnoCode(err)));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  throw e;
+}
+
+[[noreturn]] void ThrowType(Napi::Env env, const std::string &msg) {
+  Napi::TypeError e = Napi::TypeError::New(env, msg);
+  e.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
+  throw e;
+}
+
+int ArgInt(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  if (info.Length() <= i || !info[i].IsNumber()) ThrowType(info.Env(), std::string(name) + " must be a number");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+Napi::Buffer<uint8_t> ArgBuf(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  if (info.Length() <= i || !info[i].IsBuffer()) ThrowType(info.Env(), std::string(name) + " must be a Buffer");
+  return info[i].As<Napi::Buffer<uint8_t>>();
+}
+
+std::string ArgStr(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  if (info.Length() <= i || !info[i].IsString()) ThrowType(info.Env(), std::string(name) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Object ArgObj(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  if (info.Length() <= i || !info[i].IsObject()) ThrowType(info.Env(), std::string(name) + " must be an object");
+  return info[i].As<Napi::Object>();
+}
+
+int PropInt(Napi::Object o, const char *k, int def, bool required = false) {
+  Napi::Value v = o.Get(k);
+  if (v.IsUndefined()) {
+    if (required) ThrowType(o.Env(), std::string(k) + " is required");
+    return def;
+  }
+  if (!v.IsNumber()) ThrowType(o.Env(), std::string(k) + " must be a number");
+  return v.As<Napi::Number>().Int32Value();
+}
+
+bool IsPerCpu(uint32_t type) {
+  return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+}
+
+struct MapShape {
+  uint32_t type, key_size, value_size;
+  size_t buf_size;  // value buffer size for lookups (per-CPU: rounded x ncpus)
+};
+
+MapShape Shape(Napi::Env env, int fd) {
+  struct bpf_map_info info;
+  memset(&info, 0, sizeof(info));
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  MapShape s{info.type, info.key_size, info.value_size, info.value_size};
+  if (IsPerCpu(info.type)) {
+    int n = libbpf_num_possible_cpus();
+    if (n < 0) ThrowErrno(env, n, "libbpf_num_possible_cpus");
+    s.buf_size = ((info.value_size + 7) / 8) * 8 * (size_t)n;
+  }
+  return s;
+}
+
+// ---- objects and programs --------------------------------------------------
+
+// load({ pinDir, gsoMode }) -> { progs: {name: fd}, maps: {name: fd} }
+// The fds are dup()ed from the object, which is then closed: every fd returned
+// is owned by the caller (close with closeFd).
+Napi::Value Load(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = ArgObj(info, 0, "options");
+  Napi::Value pd = o.Get("pinDir");
+  if (!pd.IsString()) ThrowType(env, "pinDir must be a string");
+  std::string pin_dir = pd.As<Napi::String>().Utf8Value();
+  int gso = PropInt(o, "gsoMode", 1);
+  int err = 0;
+  char where[128] = "";
+  libbpf_set_print(nullptr);
+  struct bpf_object *obj = shim6_skel_open_load(pin_dir.c_str(), (unsigned)gso, &err, where, sizeof(where));
+  if (!obj) ThrowErrno(env, err ? err : EINVAL, where, pin_dir);
+  Napi::Object progs = Napi::Object::New(env), maps = Napi::Object::New(env);
+  struct bpf_program *p;
+  bpf_object__for_each_program(p, obj) {
+    int fd = dup(bpf_program__fd(p));
+    if (fd < 0) { int e = errno; bpf_object__close(obj); ThrowErrno(env, e, "dup"); }
+    progs.Set(bpf_program__name(p), Napi::Number::New(env, fd));
+  }
+  struct bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    const char *name = bpf_map__name(m);
+    if (strchr(name, '.')) continue;
+    int fd = dup(bpf_map__fd(m));
+    if (fd < 0) { int e = errno; bpf_object__close(obj); ThrowErrno(env, e, "dup"); }
+    maps.Set(name, Napi::Number::New(env, fd));
+  }
+  bpf_object__close(obj);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("progs", progs);
+  out.Set("maps", maps);
+  return out;
+}
+
+Napi::Value ObjGet(const Napi::CallbackInfo &info) {
+  std::string path = ArgStr(info, 0, "path");
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) ThrowErrno(info.Env(), errno, "bpf_obj_get", path);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value ObjPin(const Napi::CallbackInfo &info) {
+  int fd = ArgInt(info, 0, "fd");
+  std::string path = ArgStr(info, 1, "path");
+  if (bpf_obj_pin(fd, path.c_str()) < 0) ThrowErrno(info.Env(), errno, "bpf_obj_pin", path);
+  return info.Env().Undefined();
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo &info) {
+  int fd = ArgInt(info, 0, "fd");
+  if (close(fd) < 0) ThrowErrno(info.Env(), errno, "close");
+  return info.Env().Undefined();
+}
+
+Napi::Value ProgInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  struct bpf_prog_info pi;
+  memset(&pi, 0, sizeof(pi));
+  uint32_t len = sizeof(pi);
+  if (bpf_obj_get_info_by_fd(fd, &pi, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", pi.id);
+  o.Set("type", pi.type);
+  o.Set("name", std::string(pi.name));
+  char tag[17];
+  for (int i = 0; i < 8; i++) snprintf(tag + 2 * i, 3, "%02x", pi.tag[i]);
+  o.Set("tag", std::string(tag));
+  o.Set("runTimeNs", Napi::Number::New(env, (double)pi.run_time_ns));
+  o.Set("runCount", Napi::Number::New(env, (double)pi.run_cnt));
+  return o;
+}
+
+Napi::Value ProgFdById(const Napi::CallbackInfo &info) {
+  int id = ArgInt(info, 0, "id");
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) ThrowErrno(info.Env(), errno, "bpf_prog_get_fd_by_id");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// progTestRun(fd, { data, ctx?, repeat?, dataOutSize? }) -> { retval, data, durationNs, ctx? }
+Napi::Value ProgTestRun(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  Napi::Object o = ArgObj(info, 1, "options");
+  Napi::Value d = o.Get("data");
+  if (!d.IsBuffer()) ThrowType(env, "data must be a Buffer");
+  auto data = d.As<Napi::Buffer<uint8_t>>();
+  int repeat = PropInt(o, "repeat", 1);
+  int out_size = PropInt(o, "dataOutSize", (int)data.Length() + 256);
+  std::vector<uint8_t> out((size_t)out_size);
+  std::vector<uint8_t> ctx_out;
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  opts.data_in = data.Data();
+  opts.data_out = out.data();
+  opts.data_size_in = (uint32_t)data.Length();
+  opts.data_size_out = (uint32_t)out.size();
+  opts.repeat = repeat;
+  Napi::Value c = o.Get("ctx");
+  if (c.IsBuffer()) {
+    auto ctx = c.As<Napi::Buffer<uint8_t>>();
+    ctx_out.resize(ctx.Length());
+    opts.ctx_in = ctx.Data();
+    opts.ctx_size_in = (uint32_t)ctx.Length();
+    opts.ctx_out = ctx_out.data();
+    opts.ctx_size_out = (uint32_t)ctx_out.size();
+  } else if (!c.IsUndefined()) {
+    ThrowType(env, "ctx must be a Buffer");
+  }
+  if (bpf_prog_test_run_opts(fd, &opts) < 0) ThrowErrno(env, errno, "bpf_prog_test_run");
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("retval", Napi::Number::New(env, (int32_t)opts.retval));
+  r.Set("data", Napi::Buffer<uint8_t>::Copy(env, out.data(), opts.data_size_out));
+  r.Set("durationNs", Napi::Number::New(env, opts.duration));
+  if (!ctx_out.empty()) r.Set("ctx", Napi::Buffer<uint8_t>::Copy(env, ctx_out.data(), opts.ctx_size_out));
+  return r;
+}
+
+// ---- tc ----------------------------------------------------------------------
+
+struct bpf_tc_hook HookFrom(Napi::Object o) {
+  Napi::Env env = o.Env();
+  int ifindex = PropInt(o, "ifindex", 0, true);
+  Napi::Value dir = o.Get("direction");
+  if (!dir.IsString()) ThrowType(env, "direction must be 'ingress' or 'egress'");
+  std::string ds = dir.As<Napi::String>().Utf8Value();
+  if (ds != "ingress" && ds != "egress") ThrowType(env, "direction must be 'ingress' or 'egress'");
+  struct bpf_tc_hook hook;
+  memset(&hook, 0, sizeof(hook));
+  hook.sz = sizeof(hook);
+  hook.ifindex = ifindex;
+  hook.attach_point = ds == "ingress" ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+  return hook;
+}
+
+// tcAttach({ ifindex, direction, progFd, priority?, handle? })
+Napi::Value TcAttach(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = ArgObj(info, 0, "options");
+  struct bpf_tc_hook hook = HookFrom(o);
+  int err = bpf_tc_hook_create(&hook);
+  if (err && err != -EEXIST) ThrowErrno(env, err, "bpf_tc_hook_create");
+  LIBBPF_OPTS(bpf_tc_opts, opts);
+  opts.prog_fd = PropInt(o, "progFd", -1, true);
+  opts.flags = BPF_TC_F_REPLACE;
+  opts.handle = (uint32_t)PropInt(o, "handle", 1);
+  opts.priority = (uint32_t)PropInt(o, "priority", 1);
+  err = bpf_tc_attach(&hook, &opts);
+  if (err) ThrowErrno(env, err, "bpf_tc_attach");
+  return Napi::Number::New(env, opts.prog_id);
+}
+
+// tcDetach({ ifindex, direction, priority?, handle? }) -> boolean (false: was not attached)
+Napi::Value TcDetach(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = ArgObj(info, 0, "options");
+  struct bpf_tc_hook hook = HookFrom(o);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = (uint32_t)PropInt(o, "handle", 1),
+              .priority = (uint32_t)PropInt(o, "priority", 1));
+  int err = bpf_tc_detach(&hook, &opts);
+  if (err == -ENOENT || err == -EINVAL || err == -ENODEV) return Napi::Boolean::New(env, false);
+  if (err) ThrowErrno(env, err, "bpf_tc_detach");
+  return Napi::Boolean::New(env, true);
+}
+
+// tcQuery({ ifindex, direction, priority?, handle? }) -> prog id or null
+Napi::Value TcQuery(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = ArgObj(info, 0, "options");
+  struct bpf_tc_hook hook = HookFrom(o);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = (uint32_t)PropInt(o, "handle", 1),
+              .priority = (uint32_t)PropInt(o, "priority", 1));
+  int err = bpf_tc_query(&hook, &opts);
+  if (err == -ENOENT || err == -EINVAL || err == -ENODEV) return env.Null();
+  if (err) ThrowErrno(env, err, "bpf_tc_query");
+  return Napi::Number::New(env, opts.prog_id);
+}
+
+// ---- maps --------------------------------------------------------------------
+
+Napi::Value MapInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  struct bpf_map_info mi;
+  memset(&mi, 0, sizeof(mi));
+  uint32_t len = sizeof(mi);
+  if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", mi.id);
+  o.Set("type", mi.type);
+  o.Set("keySize", mi.key_size);
+  o.Set("valueSize", mi.value_size);
+  o.Set("maxEntries", mi.max_entries);
+  o.Set("flags", mi.map_flags);
+  o.Set("name", std::string(mi.name));
+  o.Set("perCpu", IsPerCpu(mi.type));
+  return o;
+}
+
+void CheckKey(Napi::Env env, const MapShape &s, size_t len) {
+  if (len != s.key_size)
+    ThrowType(env, "key must be " + std::to_string(s.key_size) + " bytes, got " + std::to_string(len));
+}
+
+// mapLookup(fd, key) -> Buffer | null. Per-CPU maps: ncpus values, each rounded to 8 bytes.
+Napi::Value MapLookup(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  auto key = ArgBuf(info, 1, "key");
+  MapShape s = Shape(env, fd);
+  CheckKey(env, s, key.Length());
+  std::vector<uint8_t> val(s.buf_size);
+  if (bpf_map_lookup_elem(fd, key.Data(), val.data()) < 0) {
+    if (errno == ENOENT) return env.Null();
+    ThrowErrno(env, errno, "bpf_map_lookup_elem");
+  }
+  return Napi::Buffer<uint8_t>::Copy(env, val.data(), val.size());
+}
+
+// mapUpdate(fd, key, value, flags?)
+Napi::Value MapUpdate(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  auto key = ArgBuf(info, 1, "key");
+  auto val = ArgBuf(info, 2, "value");
+  uint64_t flags = info.Length() > 3 && info[3].IsNumber() ? (uint64_t)info[3].As<Napi::Number>().Int64Value() : 0;
+  MapShape s = Shape(env, fd);
+  if (s.type != BPF_MAP_TYPE_SK_STORAGE) CheckKey(env, s, key.Length());
+  if (val.Length() != s.buf_size)
+    ThrowType(env, "value must be " + std::to_string(s.buf_size) + " bytes, got " + std::to_string(val.Length()));
+  if (bpf_map_update_elem(fd, key.Data(), val.Data(), flags) < 0) ThrowErrno(env, errno, "bpf_map_update_elem");
+  return env.Undefined();
+}
+
+// mapDelete(fd, key) -> boolean (false: no such key)
+Napi::Value MapDelete(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  auto key = ArgBuf(info, 1, "key");
+  if (bpf_map_delete_elem(fd, key.Data()) < 0) {
+    if (errno == ENOENT) return Napi::Boolean::New(env, false);
+    ThrowErrno(env, errno, "bpf_map_delete_elem");
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+// mapKeys(fd, limit?) -> Buffer[]
+Napi::Value MapKeys(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  uint32_t limit = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 1u << 24;
+  MapShape s = Shape(env, fd);
+  Napi::Array out = Napi::Array::New(env);
+  std::vector<uint8_t> cur(s.key_size), next(s.key_size);
+  bool first = true;
+  uint32_t n = 0;
+  while (n < limit) {
+    int r = bpf_map_get_next_key(fd, first ? nullptr : cur.data(), next.data());
+    if (r < 0) {
+      if (errno == ENOENT) break;
+      ThrowErrno(env, errno, "bpf_map_get_next_key");
+    }
+    out.Set(n++, Napi::Buffer<uint8_t>::Copy(env, next.data(), next.size()));
+    cur.swap(next);
+    first = false;
+  }
+  return out;
+}
+
+Napi::Value NumPossibleCpus(const Napi::CallbackInfo &info) {
+  int n = libbpf_num_possible_cpus();
+  if (n < 0) ThrowErrno(info.Env(), n, "libbpf_num_possible_cpus");
+  return Napi::Number::New(info.Env(), n);
+}
+
+// ---- system --------------------------------------------------------------------
+
+Napi::Value IfNameToIndex(const Napi::CallbackInfo &info) {
+  std::string name = ArgStr(info, 0, "name");
+  unsigned idx = if_nametoindex(name.c_str());
+  if (!idx) ThrowErrno(info.Env(), errno, "if_nametoindex", name);
+  return Napi::Number::New(info.Env(), idx);
+}
+
+Napi::Value IfIndexToName(const Napi::CallbackInfo &info) {
+  int idx = ArgInt(info, 0, "ifindex");
+  char buf[IF_NAMESIZE];
+  if (!if_indextoname((unsigned)idx, buf)) ThrowErrno(info.Env(), errno, "if_indextoname");
+  return Napi::String::New(info.Env(), buf);
+}
+
+Napi::Value SocketCookie(const Napi::CallbackInfo &info) {
+  int fd = ArgInt(info, 0, "fd");
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
+  return Napi::BigInt::New(info.Env(), cookie);
+}
+
+// ensureBpffs(path): mount a bpffs at path unless one is there already.
+Napi::Value EnsureBpffs(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgStr(info, 0, "path");
+  struct statfs st;
+  if (statfs(path.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC) return Napi::Boolean::New(env, false);
+  if (mkdir(path.c_str(), 0700) < 0 && errno != EEXIST) ThrowErrno(env, errno, "mkdir", path);
+  if (mount("bpf", path.c_str(), "bpf", 0, "mode=0700") < 0) ThrowErrno(env, errno, "mount", path);
+  return Napi::Boolean::New(env, true);
+}
+
+// ---- ring buffer -------------------------------------------------------------------
+
+class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "RingBuffer", {InstanceMethod("close", &RingBuffer::Close),
+                                           InstanceMethod("consume", &RingBuffer::Consume)});
+  }
+
+  // new RingBuffer(mapFd, callback(Buffer))
+  RingBuffer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<RingBuffer>(info) {
+    Napi::Env env = info.Env();
+    int fd = ArgInt(info, 0, "mapFd");
+    if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "callback must be a function");
+    cb_ = Napi::Persistent(info[1].As<Napi::Function>());
+    ctx_ = std::make_unique<Napi::AsyncContext>(env, "shim6:ringbuf");
+    rb_ = ring_buffer__new(fd, &RingBuffer::OnSample, this, nullptr);
+    if (!rb_) ThrowErrno(env, errno, "ring_buffer__new");
+    uv_loop_t *loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    if (int e = uv_poll_init(loop, poll_, ring_buffer__epoll_fd(rb_))) {
+      delete poll_;
+      poll_ = nullptr;
+      ring_buffer__free(rb_);
+      rb_ = nullptr;
+      ThrowErrno(env, -e, "uv_poll_init");
+    }
+    uv_poll_start(poll_, UV_READABLE, &RingBuffer::OnReadable);
+    Ref();  // alive while polling
+  }
+
+  ~RingBuffer() { Stop(); }
+
+ private:
+  static int OnSample(void *self, void *data, size_t size) {
+    auto *rb = static_cast<RingBuffer *>(self);
+    Napi::Env env = rb->Env();
+    Napi::HandleScope scope(env);
+    rb->cb_.MakeCallback(env.Global(), {Napi::Buffer<uint8_t>::Copy(env, (uint8_t *)data, size)}, *rb->ctx_);
+    return 0;
+  }
+
+  static void OnReadable(uv_poll_t *h, int status, int events) {
+    auto *rb = static_cast<RingBuffer *>(h->data);
+    if (status < 0 || !rb->rb_) return;
+    ring_buffer__consume(rb->rb_);
+  }
+
+  void Stop() {
+    if (poll_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t *>(poll_), [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
+      poll_ = nullptr;
+    }
+    if (rb_) {
+      ring_buffer__free(rb_);
+      rb_ = nullptr;
+    }
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    bool was = rb_ != nullptr;
+    Stop();
+    if (was) Unref();
+    return info.Env().Undefined();
+  }
+
+  // consume() -> number of records (for tests that want to drain now)
+  Napi::Value Consume(const Napi::CallbackInfo &info) {
+    if (!rb_) return Napi::Number::New(info.Env(), 0);
+    int n = ring_buffer__consume(rb_);
+    if (n < 0) ThrowErrno(info.Env(), n, "ring_buffer__consume");
+    return Napi::Number::New(info.Env(), n);
+  }
+
+  Napi::FunctionReference cb_;
+  std::unique_ptr<Napi::AsyncContext> ctx_;
+  struct ring_buffer *rb_ = nullptr;
+  uv_poll_t *poll_ = nullptr;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("load", Napi::Function::New(env, Load));
+  exports.Set("objGet", Napi::Function::New(env, ObjGet));
+  exports.Set("objPin", Napi::Function::New(env, ObjPin));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("progInfo", Napi::Function::New(env, ProgInfo));
+  exports.Set("progFdById", Napi::Function::New(env, ProgFdById));
+  exports.Set("progTestRun", Napi::Function::New(env, ProgTestRun));
+  exports.Set("tcAttach", Napi::Function::New(env, TcAttach));
+  exports.Set("tcDetach", Napi::Function::New(env, TcDetach));
+  exports.Set("tcQuery", Napi::Function::New(env, TcQuery));
+  exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
+  exports.Set("mapLookup", Napi::Function::New(env, MapLookup));
+  exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));
+  exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
+  exports.Set("mapKeys", Napi::Function::New(env, MapKeys));
+  exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
+  exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
+  exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));
+  exports.Set("socketCookie", Napi::Function::New(env, SocketCookie));
+  exports.Set("ensureBpffs", Napi::Function::New(env, EnsureBpffs));
+  exports.Set("RingBuffer", RingBuffer::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(shim6, Init)

@@ -1,0 +1,215 @@
+#!/usr/bin/env node
+// shim6ctl: inspect and drive the shim6 data plane and agent.
+import { Command, Option, CommanderError } from 'commander';
+import { Shim6Error, EXIT_CODES, fromSystem } from '../errors.js';
+import { pinConfig, PinConfig } from '../dataplane/pins.js';
+import { dataplaneUp, dataplaneDown, dataplaneStatus, readState, GsoMode } from '../dataplane/loader.js';
+import { DataplaneMaps } from '../dataplane/maps.js';
+import { contextAdd, contextDel, contextList, contextSetPair, contextView } from '../dataplane/context.js';
+import { dumpMap } from '../dataplane/dump.js';
+import { native } from '../native.js';
+import * as L from '../generated/layout.js';
+import { table, toJson } from './output.js';
+
+interface GlobalOpts { bpffs?: string; stateDir?: string }
+
+function pins(cmd: Command): PinConfig {
+  const g = cmd.optsWithGlobals<GlobalOpts>();
+  return pinConfig({ bpffs: g.bpffs, stateRoot: g.stateDir });
+}
+
+function withMaps<T>(p: PinConfig, f: (m: DataplaneMaps) => T): T {
+  const m = DataplaneMaps.open(p.pinDir);
+  try {
+    return f(m);
+  } finally {
+    m.close();
+  }
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+function parseTag(v: string): bigint {
+  try {
+    return BigInt(v);
+  } catch {
+    throw new Shim6Error('SHIM6_ERR_USAGE', `not a context tag: '${v}' (decimal or 0x-hex)`);
+  }
+}
+
+function parseId(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Shim6Error('SHIM6_ERR_USAGE', `not a context id: '${v}'`);
+  return n;
+}
+
+export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Command {
+  const program = new Command('shim6ctl')
+    .description('Inspect and drive the shim6 multihoming data plane.')
+    .version('0.1.0')
+    .option('--bpffs <path>', 'bpffs mount holding the pinned maps (env SHIM6_BPFFS)', undefined)
+    .option('--state-dir <path>', 'state directory root (env SHIM6_STATE_DIR)', undefined)
+    .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true });
+
+  // ---- dataplane ----
+  const dp = program.command('dataplane').description('load, attach and inspect the BPF data plane');
+  dp.command('up')
+    .description('load the programs (keeping pinned state), create the shim device, attach to the uplinks')
+    .requiredOption('--uplink <dev...>', 'uplink interface (repeat or comma-separate)')
+    .option('--shim-dev <name>', 'shim device: peer ULID routes point at it', 'shim6')
+    .addOption(new Option('--gso <mode>', 'how payload headers enter GSO packets').choices(['auto', 'head', 'segment']).default('auto'))
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, o: { uplink: string[]; shimDev: string; gso: GsoMode | 'auto'; json?: boolean }) {
+      const st = dataplaneUp(pins(this), { shimDev: o.shimDev, uplinks: o.uplink.flatMap((u) => collect(u)), gso: o.gso });
+      if (o.json) out(toJson(st));
+      else out(`data plane up: shim device ${st.shimDev} (mtu ${st.mtu}), uplinks ${st.uplinks.map((u) => u.name).join(', ')}, gso ${st.gso}`);
+    });
+  dp.command('down')
+    .description('detach the programs, remove the shim device and every pinned map (drops all contexts)')
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, o: { json?: boolean }) {
+      const r = dataplaneDown(pins(this));
+      out(o.json ? toJson(r) : `data plane down: ${r.detached} filters detached, ${r.removedPins} pinned maps removed`);
+    });
+  dp.command('status')
+    .description('what is loaded and attached here')
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, o: { json?: boolean }) {
+      const s = dataplaneStatus(pins(this));
+      if (o.json) return out(toJson(s));
+      out(`data plane: ${s.up ? 'up' : 'down'}   pins: ${s.pinDir}`);
+      if (s.state) out(`shim device: ${s.state.shimDev} (peer ${s.state.shimPeer}), mtu ${s.state.mtu}, gso ${s.state.gso}`);
+      if (s.abi) out(`abi: magic 0x${s.abi.magic.toString(16)} version ${s.abi.version}${s.abi.compatible ? '' : ' (INCOMPATIBLE with this build)'}`);
+      if (s.contexts !== undefined) out(`contexts: ${s.contexts}`);
+      if (s.attachments.length) {
+        out(table(['DEVICE', 'HOOK', 'PROGRAM', 'ID'], s.attachments.map((a) => [a.dev, a.direction, a.program ?? '-', a.progId ?? '-'])));
+      }
+    });
+
+  // ---- maps ----
+  const maps = program.command('maps').description('the pinned BPF maps');
+  maps.command('list')
+    .description('list the maps with their shapes and entry counts')
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, o: { json?: boolean }) {
+      const rows = withMaps(pins(this), (m) =>
+        (Object.keys(L.MAPS) as L.MapName[]).map((name) => {
+          const info = native().mapInfo(m.fds[name]);
+          const entries = info.type === 27 || info.type === 24 ? null : dumpMap(name, m.fds[name]).length;
+          return { name, id: info.id, type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, perCpu: info.perCpu, entries };
+        }));
+      if (o.json) return out(toJson(rows));
+      out(table(['NAME', 'ID', 'TYPE', 'KEY', 'VALUE', 'MAX', 'ENTRIES'], rows.map((r) => [r.name, r.id, r.type, r.keySize, r.valueSize, r.maxEntries, r.entries ?? '-'])));
+    });
+  maps.command('dump')
+    .description('decode every entry of a map')
+    .argument('<name>', `map name (${Object.keys(L.MAPS).join(', ')})`)
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, name: string, o: { json?: boolean }) {
+      const mapName = (name.startsWith('shim6_') ? name : `shim6_${name}`) as L.MapName;
+      if (!(mapName in L.MAPS)) throw new Shim6Error('SHIM6_ERR_NOT_FOUND', `no map '${name}' (known: ${Object.keys(L.MAPS).join(', ')})`);
+      const rows = withMaps(pins(this), (m) => dumpMap(mapName, m.fds[mapName]));
+      if (o.json) return out(toJson(rows));
+      for (const r of rows) out(`${toJson(r.key).replace(/\s+/g, ' ')} => ${toJson(r.value).replace(/\s+/g, ' ')}`);
+      if (!rows.length) out('(empty)');
+    });
+
+  // ---- contexts ----
+  const ctx = program.command('context').description('static Shim6 contexts in the data plane');
+  ctx.command('add')
+    .description('install a context: peer ULID route via the shim device, locator sets, tags')
+    .requiredOption('--id <n>', 'context id (1..65535)', parseId)
+    .requiredOption('--ulid-local <addr>', 'local ULID')
+    .requiredOption('--ulid-peer <addr>', 'peer ULID')
+    .option('--ls-local <addr...>', 'local locators (ULID included)', [])
+    .option('--ls-peer <addr...>', 'peer locators (ULID included)', [])
+    .option('--lp-local <addr>', 'current local locator (default: the ULID)')
+    .option('--lp-peer <addr>', 'current peer locator (default: the ULID)')
+    .requiredOption('--ct-local <tag>', 'our context tag (47 bits): peers put it in payload headers', parseTag)
+    .requiredOption('--ct-peer <tag>', "the peer's context tag (47 bits)", parseTag)
+    .option('--fii <n>', 'forked instance identifier', parseId, 0)
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, o: { id: number; ulidLocal: string; ulidPeer: string; lsLocal: string[]; lsPeer: string[]; lpLocal?: string; lpPeer?: string; ctLocal: bigint; ctPeer: bigint; fii: number; json?: boolean }) {
+      const p = pins(this);
+      const st = readState(p);
+      if (!st) throw new Shim6Error('SHIM6_ERR_NOT_UP', "the data plane is not up here; run 'shim6ctl dataplane up'");
+      const view = withMaps(p, (m) => {
+        contextAdd(m, st, { ...o, lsLocal: o.lsLocal.flatMap((v) => collect(v)), lsPeer: o.lsPeer.flatMap((v) => collect(v)) });
+        return contextView(m, o.id);
+      });
+      out(o.json ? toJson(view) : `context ${o.id} added: ${o.ulidLocal} -> ${o.ulidPeer} via ${view?.lpLocal} -> ${view?.lpPeer}`);
+    });
+  ctx.command('set')
+    .description('move a context to another locator pair')
+    .argument('<id>', 'context id', parseId)
+    .requiredOption('--lp-local <addr>', 'new local locator')
+    .requiredOption('--lp-peer <addr>', 'new peer locator')
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, id: number, o: { lpLocal: string; lpPeer: string; json?: boolean }) {
+      const view = withMaps(pins(this), (m) => {
+        contextSetPair(m, id, o.lpLocal, o.lpPeer);
+        return contextView(m, id);
+      });
+      out(o.json ? toJson(view) : `context ${id} now uses ${view?.lpLocal} -> ${view?.lpPeer}`);
+    });
+  ctx.command('del')
+    .description('remove a context and its peer ULID route')
+    .argument('<id>', 'context id', parseId)
+    .action(function (this: Command, id: number) {
+      const p = pins(this);
+      withMaps(p, (m) => contextDel(m, readState(p), id));
+      out(`context ${id} removed`);
+    });
+  ctx.command('list')
+    .description('list contexts with locators, tags and counters')
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, o: { json?: boolean }) {
+      const rows = withMaps(pins(this), (m) => contextList(m));
+      if (o.json) return out(toJson(rows));
+      if (!rows.length) return out('(no contexts)');
+      out(table(['ID', 'ULID LOCAL', 'ULID PEER', 'LOCATOR PAIR', 'CT LOCAL', 'CT PEER', 'TX PKTS', 'RX PKTS'],
+        rows.map((r) => [r.id, r.ulidLocal, r.ulidPeer, r.shimmed ? `${r.lpLocal} -> ${r.lpPeer}` : '(ULIDs)', r.ctLocal, r.ctPeer, r.stats.txPackets, r.stats.rxPackets])));
+    });
+
+  // ---- stats ----
+  program.command('stats')
+    .description('drop counters by reason and per-context traffic')
+    .option('--json', 'machine-readable output')
+    .action(function (this: Command, o: { json?: boolean }) {
+      const s = withMaps(pins(this), (m) => ({
+        drops: m.drops(),
+        contexts: m.ctxIds().map((id) => ({ id, ...m.stats(id) })),
+      }));
+      if (o.json) return out(toJson(s));
+      out(table(['DROP REASON', 'PACKETS'], Object.entries(s.drops).map(([k, v]) => [k, v.toString()])));
+      out('');
+      out(table(['CONTEXT', 'TX PKTS', 'TX BYTES', 'RX PKTS', 'RX BYTES'], s.contexts.map((c) => [c.id, c.txPackets.toString(), c.txBytes.toString(), c.rxPackets.toString(), c.rxBytes.toString()])));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return EXIT_CODES.SHIM6_ERR_USAGE;
+    }
+    const e = err instanceof Shim6Error ? err : fromSystem(err, 'shim6ctl');
+    process.stderr.write(`shim6ctl: ${e.message}\n`);
+    return EXIT_CODES[e.code] ?? 1;
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  main(process.argv).then((code) => { process.exitCode = code; });
+}

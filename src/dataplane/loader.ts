@@ -1,0 +1,252 @@
+// Bring the data plane up and down: load the object (reusing compatible
+// pinned maps, so contexts survive a reload), create the shim device, attach
+// the programs, describe the uplinks. Idempotent: `up` on a running data
+// plane reloads the programs and re-attaches them without losing state.
+import fs from 'node:fs';
+import path from 'node:path';
+import { native } from '../native.js';
+import { Shim6Error, fromSystem } from '../errors.js';
+import * as L from '../generated/layout.js';
+import { DataplaneMaps } from './maps.js';
+import { PinConfig } from './pins.js';
+import { parseIPv6, ZERO_ADDR } from './addr.js';
+import * as sys from './sys.js';
+
+export type GsoMode = 'head' | 'segment';
+
+export interface UpOptions {
+  shimDev: string;           // the shim netdev the peer ULID routes point at
+  uplinks: string[];         // interfaces that carry locators
+  gso?: GsoMode | 'auto';    // default auto
+}
+
+export interface DataplaneState {
+  version: 1;
+  shimDev: string;
+  shimPeer: string;
+  uplinks: Array<{ name: string; ifindex: number }>;
+  gso: GsoMode;
+  mtu: number;
+  pinDir: string;
+  createdShim: boolean;
+}
+
+const STATE_FILE = 'dataplane.json';
+const TC_PRIO = 1;
+const TC_HANDLE = 1;
+
+export function peerName(shimDev: string): string {
+  const p = `${shimDev}p`;
+  if (p.length > 15) throw new Shim6Error('SHIM6_ERR_USAGE', `shim device name '${shimDev}' is too long (max 14 characters)`);
+  return p;
+}
+
+export function readState(pins: PinConfig): DataplaneState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(pins.stateDir, STATE_FILE), 'utf8')) as DataplaneState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(pins: PinConfig, st: DataplaneState): void {
+  fs.mkdirSync(pins.stateDir, { recursive: true });
+  const tmp = path.join(pins.stateDir, `${STATE_FILE}.tmp`);
+  fs.writeFileSync(tmp, JSON.stringify(st, null, 2) + '\n');
+  fs.renameSync(tmp, path.join(pins.stateDir, STATE_FILE));
+}
+
+/** GSO_HEAD keeps GSO packets whole; it needs every uplink to segment TCPv6
+ * with a Shim6 header in place (TSO-capable veth does; software GSO does
+ * not). GSO_SEGMENT works everywhere. See README "GSO". */
+export function chooseGso(uplinks: string[], want: GsoMode | 'auto' = 'auto'): GsoMode {
+  if (want !== 'auto') return want;
+  for (const u of uplinks) {
+    const f = sys.features(u);
+    if (!f['tx-tcp6-segmentation'] || !f['scatter-gather']) return 'segment';
+  }
+  // veth keeps GSO packets whole end to end; anything else may have to
+  // segment in software, which has no handler for next header 140.
+  return 'segment';
+}
+
+function ensureShimDevice(shimDev: string, shimPeer: string, mtu: number, gso: GsoMode): boolean {
+  let created = false;
+  if (!sys.linkExists(shimDev)) {
+    sys.run('ip', ['link', 'add', shimDev, 'type', 'veth', 'peer', 'name', shimPeer]);
+    created = true;
+  }
+  for (const d of [shimDev, shimPeer]) {
+    sys.run('ip', ['link', 'set', 'dev', d, 'addrgenmode', 'none', 'arp', 'off', 'multicast', 'off', 'mtu', String(mtu)]);
+  }
+  if (gso === 'segment') {
+    // The kernel segments on the way into the pair; the peer inserts per segment.
+    sys.run('ethtool', ['-K', shimDev, 'tso', 'off', 'gso', 'off']);
+    sys.run('ethtool', ['-K', shimPeer, 'gro', 'off']);
+  } else {
+    sys.run('ethtool', ['-K', shimDev, 'tso', 'on', 'gso', 'on']);
+  }
+  for (const d of [shimDev, shimPeer]) sys.run('ip', ['link', 'set', 'dev', d, 'up']);
+  return created;
+}
+
+/** Describe every global address of every uplink in shim6_uplink. */
+export function refreshUplinks(maps: DataplaneMaps, uplinks: Array<{ name: string; ifindex: number }>): number {
+  maps.uplinkClear();
+  let n = 0;
+  for (const u of uplinks) {
+    const gw = sys.defaultGateway(u.name);
+    for (const a of sys.globalAddrs(u.name)) {
+      maps.uplinkPut(parseIPv6(a), { ifindex: u.ifindex, flags: 0, nexthop: gw ? parseIPv6(gw) : ZERO_ADDR });
+      n++;
+    }
+  }
+  return n;
+}
+
+export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
+  const n = native();
+  if (opts.uplinks.length === 0) throw new Shim6Error('SHIM6_ERR_USAGE', 'at least one uplink is needed (--uplink DEV)');
+  const shimPeer = peerName(opts.shimDev);
+  const uplinks = opts.uplinks.map((name) => {
+    try {
+      return { name, ifindex: n.ifNameToIndex(name) };
+    } catch {
+      throw new Shim6Error('SHIM6_ERR_NOT_FOUND', `no such uplink device '${name}'`);
+    }
+  });
+  if (opts.uplinks.includes(opts.shimDev)) throw new Shim6Error('SHIM6_ERR_USAGE', 'the shim device cannot also be an uplink');
+  const gso = chooseGso(opts.uplinks, opts.gso);
+  const mtu = Math.min(...uplinks.map((u) => sys.linkShow(u.name)[0].mtu)) - L.PAYLOAD_HLEN;
+
+  try {
+    n.ensureBpffs(pins.bpffs);
+    fs.mkdirSync(pins.pinDir, { recursive: true });
+  } catch (err) {
+    throw fromSystem(err, `preparing ${pins.pinDir}`);
+  }
+
+  let loaded;
+  try {
+    loaded = n.load({ pinDir: pins.pinDir, gsoMode: gso === 'head' ? L.GSO_HEAD : L.GSO_SEGMENT });
+  } catch (err) {
+    const e = err as { code?: string };
+    if (e.code === 'EINVAL' && fs.readdirSync(pins.pinDir).length > 0) {
+      throw new Shim6Error('SHIM6_ERR_ABI', `pinned maps in ${pins.pinDir} do not match this build; 'shim6ctl dataplane down' removes them (and every context)`, undefined, { cause: err });
+    }
+    throw fromSystem(err, 'loading the BPF object');
+  }
+  const maps = DataplaneMaps.fromFds(loaded.maps as Record<L.MapName, number>);
+  const progFds = loaded.progs;
+  try {
+    const abi = maps.abi();
+    if (abi.magic === 0 && abi.version === 0) maps.setAbi();
+    else if (abi.magic !== L.ABI_MAGIC || abi.version !== L.ABI_VERSION) {
+      throw new Shim6Error('SHIM6_ERR_ABI', `pinned maps in ${pins.pinDir} are ABI ${abi.version} (magic ${abi.magic.toString(16)}), this build is ABI ${L.ABI_VERSION}; run 'shim6ctl dataplane down' first`);
+    }
+    const createdShim = ensureShimDevice(opts.shimDev, shimPeer, mtu, gso);
+    const prev = readState(pins);
+    const shimIfindex = n.ifNameToIndex(opts.shimDev);
+    n.tcAttach({ ifindex: shimIfindex, direction: 'egress', progFd: progFds.shim6_egress, priority: TC_PRIO, handle: TC_HANDLE });
+    const peerIfindex = n.ifNameToIndex(shimPeer);
+    if (gso === 'segment') {
+      n.tcAttach({ ifindex: peerIfindex, direction: 'ingress', progFd: progFds.shim6_peer_in, priority: TC_PRIO, handle: TC_HANDLE });
+    } else {
+      n.tcDetach({ ifindex: peerIfindex, direction: 'ingress', priority: TC_PRIO, handle: TC_HANDLE });
+    }
+    for (const u of uplinks) {
+      n.tcAttach({ ifindex: u.ifindex, direction: 'ingress', progFd: progFds.shim6_ingress, priority: TC_PRIO, handle: TC_HANDLE });
+    }
+    // Uplinks dropped since the last `up` lose their filter.
+    for (const old of prev?.uplinks ?? []) {
+      if (!uplinks.some((u) => u.name === old.name)) {
+        try { n.tcDetach({ ifindex: n.ifNameToIndex(old.name), direction: 'ingress', priority: TC_PRIO, handle: TC_HANDLE }); } catch { /* gone */ }
+      }
+    }
+    refreshUplinks(maps, uplinks);
+    const st: DataplaneState = {
+      version: 1, shimDev: opts.shimDev, shimPeer, uplinks, gso, mtu, pinDir: pins.pinDir,
+      createdShim: createdShim || (prev?.createdShim ?? false),
+    };
+    writeState(pins, st);
+    return st;
+  } catch (err) {
+    throw err instanceof Shim6Error ? err : fromSystem(err, 'dataplane up');
+  } finally {
+    maps.close();
+    for (const fd of Object.values(progFds)) n.closeFd(fd);
+  }
+}
+
+export function dataplaneDown(pins: PinConfig): { detached: number; removedPins: number } {
+  const n = native();
+  const st = readState(pins);
+  let detached = 0;
+  const tryDetach = (dev: string, direction: 'ingress' | 'egress') => {
+    try {
+      if (n.tcDetach({ ifindex: n.ifNameToIndex(dev), direction, priority: TC_PRIO, handle: TC_HANDLE })) detached++;
+    } catch { /* device gone */ }
+  };
+  if (st) {
+    for (const u of st.uplinks) tryDetach(u.name, 'ingress');
+    tryDetach(st.shimDev, 'egress');
+    tryDetach(st.shimPeer, 'ingress');
+    if (st.createdShim && sys.linkExists(st.shimDev)) sys.run('ip', ['link', 'del', st.shimDev]);
+  }
+  let removedPins = 0;
+  if (fs.existsSync(pins.pinDir)) {
+    for (const f of fs.readdirSync(pins.pinDir)) {
+      fs.unlinkSync(path.join(pins.pinDir, f));
+      removedPins++;
+    }
+    fs.rmdirSync(pins.pinDir);
+  }
+  fs.rmSync(path.join(pins.stateDir, STATE_FILE), { force: true });
+  return { detached, removedPins };
+}
+
+export interface AttachStatus { dev: string; direction: 'ingress' | 'egress'; program?: string; progId?: number; attached: boolean }
+
+export interface DataplaneStatus {
+  up: boolean;
+  pinDir: string;
+  state?: DataplaneState;
+  abi?: { magic: number; version: number; compatible: boolean };
+  attachments: AttachStatus[];
+  contexts?: number;
+}
+
+export function dataplaneStatus(pins: PinConfig): DataplaneStatus {
+  const n = native();
+  const st = readState(pins);
+  const out: DataplaneStatus = { up: false, pinDir: pins.pinDir, state: st, attachments: [] };
+  if (st) {
+    const hooks: Array<[string, 'ingress' | 'egress']> = [[st.shimDev, 'egress'], ...st.uplinks.map((u) => [u.name, 'ingress'] as [string, 'ingress'])];
+    if (st.gso === 'segment') hooks.push([st.shimPeer, 'ingress']);
+    for (const [dev, direction] of hooks) {
+      const a: AttachStatus = { dev, direction, attached: false };
+      try {
+        const id = n.tcQuery({ ifindex: n.ifNameToIndex(dev), direction, priority: TC_PRIO, handle: TC_HANDLE });
+        if (id !== null) {
+          const fd = n.progFdById(id);
+          try { a.program = n.progInfo(fd).name; } finally { n.closeFd(fd); }
+          a.progId = id;
+          a.attached = true;
+        }
+      } catch { /* device gone */ }
+      out.attachments.push(a);
+    }
+  }
+  try {
+    const maps = DataplaneMaps.open(pins.pinDir);
+    try {
+      const abi = maps.abi();
+      out.abi = { ...abi, compatible: abi.magic === L.ABI_MAGIC && abi.version === L.ABI_VERSION };
+      out.contexts = maps.ctxIds().length;
+    } finally {
+      maps.close();
+    }
+  } catch { /* not up */ }
+  out.up = !!st && out.attachments.length > 0 && out.attachments.every((a) => a.attached) && !!out.abi?.compatible;
+  return out;
+}

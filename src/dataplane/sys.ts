@@ -1,0 +1,69 @@
+// The few iproute2/ethtool calls the data plane setup makes. (The agent
+// watches addresses and routes over rtnetlink; setup is one-shot.)
+import { execFileSync } from 'node:child_process';
+import { Shim6Error } from '../errors.js';
+
+export function run(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    if (opts.allowFail) return '';
+    const e = err as { stderr?: string; status?: number };
+    throw new Shim6Error('SHIM6_ERR_SYSTEM', `${cmd} ${args.join(' ')}: ${(e.stderr ?? '').trim() || `exit ${e.status}`}`);
+  }
+}
+
+export function ipJson<T>(args: string[]): T {
+  const out = run('ip', ['-j', ...args]).trim();
+  return (out ? JSON.parse(out) : []) as T;
+}
+
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  mtu: number;
+  flags: string[];
+  operstate?: string;
+  link?: string;
+}
+
+export function linkShow(dev?: string): IpLink[] {
+  return ipJson<IpLink[]>(['link', 'show', ...(dev ? ['dev', dev] : [])]);
+}
+
+export function linkExists(dev: string): boolean {
+  try {
+    linkShow(dev);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface IpAddrInfo { family: string; local: string; prefixlen: number; scope: string; deprecated?: boolean; tentative?: boolean }
+interface IpAddr { ifname: string; ifindex: number; addr_info: IpAddrInfo[] }
+
+/** Global IPv6 addresses of a device. */
+export function globalAddrs(dev: string): string[] {
+  const rows = ipJson<IpAddr[]>(['-6', 'addr', 'show', 'dev', dev]);
+  return rows.flatMap((r) => r.addr_info).filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => a.local);
+}
+
+interface IpRoute { dst: string; gateway?: string; dev?: string; metric?: number }
+
+/** The default gateway of a device, if it has one. */
+export function defaultGateway(dev: string): string | undefined {
+  const rows = ipJson<IpRoute[]>(['-6', 'route', 'show', 'default', 'dev', dev]);
+  return rows.find((r) => r.gateway)?.gateway;
+}
+
+/** ethtool -k as a map of feature -> on. */
+export function features(dev: string): Record<string, boolean> {
+  const out = run('ethtool', ['-k', dev]);
+  const f: Record<string, boolean> = {};
+  for (const line of out.split('\n')) {
+    const m = /^\s*([a-z0-9-]+): (on|off)/.exec(line);
+    if (m) f[m[1]] = m[2] === 'on';
+  }
+  return f;
+}

@@ -1,0 +1,44 @@
+// Loads the native addon (build/shim6.node) and gives it its declared type.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+import type { Shim6Native } from '../native/index.js';
+
+export type { Shim6Native, NativeError, TcHook, MapInfo, ProgInfo, TestRunResult } from '../native/index.js';
+
+/** Export names and kinds the addon must provide (checked by a test). */
+export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
+  load: 'function', objGet: 'function', objPin: 'function', closeFd: 'function',
+  progInfo: 'function', progFdById: 'function', progTestRun: 'function',
+  tcAttach: 'function', tcDetach: 'function', tcQuery: 'function',
+  mapInfo: 'function', mapLookup: 'function', mapUpdate: 'function', mapDelete: 'function',
+  mapKeys: 'function', numPossibleCpus: 'function', ifNameToIndex: 'function',
+  ifIndexToName: 'function', socketCookie: 'function', ensureBpffs: 'function',
+  RingBuffer: 'class',
+};
+
+/** Repository root, from src/ or dist/src/. */
+export function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error('shim6: cannot find the project root');
+}
+
+let cached: Shim6Native | undefined;
+
+export function native(): Shim6Native {
+  if (cached) return cached;
+  const file = process.env.SHIM6_ADDON ?? path.join(projectRoot(), 'build', 'shim6.node');
+  if (!fs.existsSync(file)) {
+    const e = new Error(`shim6: native addon not built (${file}); run 'make'`) as Error & { code: string };
+    e.code = 'SHIM6_ERR_NO_ADDON';
+    throw e;
+  }
+  const req = createRequire(import.meta.url);
+  cached = req(file) as Shim6Native;
+  return cached;
+}
