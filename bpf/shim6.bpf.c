@@ -4,9 +4,10 @@
  *   shim6_egress   tc egress of the shim device (the peer ULID routes point
  *                  at it): socket policy, context lookup, ULID -> locator
  *                  rewrite, payload header insertion, redirect to the uplink.
- *   shim6_peer_in  tc ingress of the shim device's veth peer, used in
- *                  SHIM6_GSO_SEGMENT mode: inserts the payload header into
- *                  packets the kernel has segmented, then redirects.
+ *   shim6_peer_in  tc ingress of the shim device, used in SHIM6_GSO_SEGMENT
+ *                  mode: inserts the payload header into the segments of GSO
+ *                  packets that went round through the veth peer, then
+ *                  redirects them to the uplink.
  *   shim6_ingress  tc ingress of every uplink: strip payload headers, restore
  *                  ULIDs, translate ICMPv6 errors, stamp receive activity.
  *
@@ -32,7 +33,12 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* SHIM6_GSO_HEAD or SHIM6_GSO_SEGMENT: how payload headers get into GSO
  * packets (README, "GSO"). Set by the loader between open and load. */
-const volatile __u32 cfg_gso_mode = SHIM6_GSO_HEAD;
+const volatile __u32 cfg_gso_mode = SHIM6_GSO_SEGMENT;
+/* SHIM6_GSO_SEGMENT: the shim device's veth peer, whose TSO/GSO are off. A
+ * GSO packet that needs a payload header is rewritten and redirected to its
+ * egress; the kernel segments it there, the segments come back in on the
+ * shim device's ingress, where shim6_peer_in inserts the header. */
+const volatile __u32 cfg_seg_ifindex = 0;
 
 static __always_inline void count_drop(__u32 reason)
 {
@@ -218,19 +224,19 @@ int shim6_egress(struct __sk_buff *skb)
 
 	same = ipv6_addr_eq(lp_local, key.ulid_local) && ipv6_addr_eq(lp_peer, key.ulid_peer);
 
-	if (cfg_gso_mode == SHIM6_GSO_SEGMENT) {
-		/* Rewrite only; the kernel segments on the way through the shim
-		 * pair and shim6_peer_in inserts the header per segment. */
-		if (!same && set_addrs(skb, lp_local, lp_peer, 0) < 0)
+	if (!same && skb->gso_size && cfg_gso_mode == SHIM6_GSO_SEGMENT) {
+		/* Rewrite only, and send the packet round through the veth peer
+		 * (TSO/GSO off) to be segmented; shim6_peer_in inserts. */
+		if (set_addrs(skb, lp_local, lp_peer, 0) < 0)
 			return drop(SHIM6_DROP_STORE);
-		skb->mark = SHIM6_MARK_MAGIC | (same ? 0 : SHIM6_MARK_INSERT) | (id & SHIM6_MARK_CTX_MASK);
-		return TC_ACT_OK;
+		skb->mark = SHIM6_MARK_MAGIC | SHIM6_MARK_INSERT | (id & SHIM6_MARK_CTX_MASK);
+		return bpf_redirect(cfg_seg_ifindex, 0);
 	}
 
 	if (!same) {
 		if (set_addrs(skb, lp_local, lp_peer, 0) < 0)
 			return drop(SHIM6_DROP_STORE);
-		err = shim6_insert(skb, w.ins, w.nh_off, hdr, 1);
+		err = shim6_insert(skb, w.ins, w.nh_off, hdr, cfg_gso_mode == SHIM6_GSO_HEAD);
 		if (err)
 			return drop(err);
 	}

@@ -12,6 +12,7 @@ export interface NativeError extends Error {
 export interface LoadOptions {
   pinDir: string;   // maps are pinned here (reused when compatible)
   gsoMode: number;  // GSO_HEAD or GSO_SEGMENT (src/generated/layout.ts)
+  segIfindex?: number; // GSO_SEGMENT: the shim device's veth peer (segmentation loop)
 }
 
 export interface LoadResult {

@@ -80,7 +80,7 @@ static __always_inline int shim6_insert(struct __sk_buff *skb, __u32 ins, __u32 
 	if (ins < IP6_END || move > SHIM6_MAX_HDR_MOVE)
 		return SHIM6_DROP_EXTHDR_CHAIN;
 
-	if (gso_head && skb->gso_segs > 1) {
+	if (gso_head && skb->gso_size) {
 		/* Room in front of the MAC header, then slide the headers
 		 * (Ethernet, IPv6, routing sublayer) down into it. */
 		if (bpf_skb_change_head(skb, SHIM6_PAYLOAD_HLEN, 0) < 0)
@@ -88,7 +88,7 @@ static __always_inline int shim6_insert(struct __sk_buff *skb, __u32 ins, __u32 
 		if (move_down(skb, 0, SHIM6_PAYLOAD_HLEN, ins) < 0)
 			return SHIM6_DROP_STORE;
 	} else {
-		__u64 flags = skb->gso_segs > 1 ? BPF_F_ADJ_ROOM_FIXED_GSO : 0;
+		__u64 flags = skb->gso_size ? BPF_F_ADJ_ROOM_FIXED_GSO : 0;
 
 		if (bpf_skb_adjust_room(skb, SHIM6_PAYLOAD_HLEN, BPF_ADJ_ROOM_NET, flags) < 0)
 			return SHIM6_DROP_ADJUST_ROOM;
@@ -108,7 +108,7 @@ static __always_inline int shim6_insert(struct __sk_buff *skb, __u32 ins, __u32 
 static __always_inline int shim6_remove(struct __sk_buff *skb, __u32 at, __u32 nh_off, __u8 next)
 {
 	__u32 move = at - IP6_END;
-	__u64 flags = skb->gso_segs > 1 ? BPF_F_ADJ_ROOM_FIXED_GSO : 0;
+	__u64 flags = skb->gso_size ? BPF_F_ADJ_ROOM_FIXED_GSO : 0;
 
 	if (at < IP6_END || move > SHIM6_MAX_HDR_MOVE)
 		return SHIM6_DROP_EXTHDR_CHAIN;

@@ -109,7 +109,7 @@ MapShape Shape(Napi::Env env, int fd) {
 
 // ---- objects and programs --------------------------------------------------
 
-// load({ pinDir, gsoMode }) -> { progs: {name: fd}, maps: {name: fd} }
+// load({ pinDir, gsoMode, segIfindex }) -> { progs: {name: fd}, maps: {name: fd} }
 // The fds are dup()ed from the object, which is then closed: every fd returned
 // is owned by the caller (close with closeFd).
 Napi::Value Load(const Napi::CallbackInfo &info) {
@@ -118,11 +118,12 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   Napi::Value pd = o.Get("pinDir");
   if (!pd.IsString()) ThrowType(env, "pinDir must be a string");
   std::string pin_dir = pd.As<Napi::String>().Utf8Value();
-  int gso = PropInt(o, "gsoMode", 1);
+  int gso = PropInt(o, "gsoMode", 0);
+  int seg_ifindex = PropInt(o, "segIfindex", 0);
   int err = 0;
   char where[128] = "";
   libbpf_set_print(nullptr);
-  struct bpf_object *obj = shim6_skel_open_load(pin_dir.c_str(), (unsigned)gso, &err, where, sizeof(where));
+  struct bpf_object *obj = shim6_skel_open_load(pin_dir.c_str(), (unsigned)gso, (unsigned)seg_ifindex, &err, where, sizeof(where));
   if (!obj) ThrowErrno(env, err ? err : EINVAL, where, pin_dir);
   Napi::Object progs = Napi::Object::New(env), maps = Napi::Object::New(env);
   struct bpf_program *p;

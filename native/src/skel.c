@@ -10,7 +10,7 @@
 #include "shim6.skel.h"
 #include "skel.h"
 
-struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mode, int *err_out,
+struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mode, unsigned int seg_ifindex, int *err_out,
 					char *where, size_t where_len)
 {
 	struct shim6_bpf *skel;
@@ -25,6 +25,7 @@ struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mo
 		return NULL;
 	}
 	skel->rodata->cfg_gso_mode = gso_mode;
+	skel->rodata->cfg_seg_ifindex = seg_ifindex;
 	bpf_object__for_each_map(map, skel->obj) {
 		const char *name = bpf_map__name(map);
 		/* .rodata/.bss are internal maps: not pinned. */

@@ -5,7 +5,7 @@
 extern "C" {
 #endif
 struct bpf_object;
-struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mode, int *err_out,
+struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mode, unsigned int seg_ifindex, int *err_out,
 					char *where, size_t where_len);
 #ifdef __cplusplus
 }

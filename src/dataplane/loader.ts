@@ -56,18 +56,17 @@ function writeState(pins: PinConfig, st: DataplaneState): void {
   fs.renameSync(tmp, path.join(pins.stateDir, STATE_FILE));
 }
 
-/** GSO_HEAD keeps GSO packets whole; it needs every uplink to segment TCPv6
- * with a Shim6 header in place (TSO-capable veth does; software GSO does
- * not). GSO_SEGMENT works everywhere. See README "GSO". */
-export function chooseGso(uplinks: string[], want: GsoMode | 'auto' = 'auto'): GsoMode {
-  if (want !== 'auto') return want;
-  for (const u of uplinks) {
-    const f = sys.features(u);
-    if (!f['tx-tcp6-segmentation'] || !f['scatter-gather']) return 'segment';
-  }
-  // veth keeps GSO packets whole end to end; anything else may have to
-  // segment in software, which has no handler for next header 140.
-  return 'segment';
+/** How payload headers get into GSO packets (README, "GSO").
+ * segment (default): a GSO packet that needs a header goes round through the
+ *   shim device's veth peer, whose TSO/GSO are off, so the kernel segments it;
+ *   the segments come back in on the shim device and get the header there.
+ *   Correct with any uplink; traffic on the ULIDs keeps full GSO.
+ * head: the header goes into the GSO packet itself (grown at the head). Fast
+ *   on veth, but a packet with next header 140 that must be segmented in
+ *   software is dropped (no GSO handler), and routers that forward such GSO
+ *   packets compute wrong segment sizes. For experiments only. */
+export function chooseGso(want: GsoMode | 'auto' = 'auto'): GsoMode {
+  return want === 'auto' ? 'segment' : want;
 }
 
 function ensureShimDevice(shimDev: string, shimPeer: string, mtu: number, gso: GsoMode): boolean {
@@ -79,13 +78,10 @@ function ensureShimDevice(shimDev: string, shimPeer: string, mtu: number, gso: G
   for (const d of [shimDev, shimPeer]) {
     sys.run('ip', ['link', 'set', 'dev', d, 'addrgenmode', 'none', 'arp', 'off', 'multicast', 'off', 'mtu', String(mtu)]);
   }
-  if (gso === 'segment') {
-    // The kernel segments on the way into the pair; the peer inserts per segment.
-    sys.run('ethtool', ['-K', shimDev, 'tso', 'off', 'gso', 'off']);
-    sys.run('ethtool', ['-K', shimPeer, 'gro', 'off']);
-  } else {
-    sys.run('ethtool', ['-K', shimDev, 'tso', 'on', 'gso', 'on']);
-  }
+  // The shim device keeps GSO for the ULIDs; the peer is the segmentation
+  // loop (segment mode) and must not coalesce anything back.
+  sys.run('ethtool', ['-K', shimDev, 'tso', 'on', 'gso', 'on', 'gro', 'off']);
+  if (gso === 'segment') sys.run('ethtool', ['-K', shimPeer, 'tso', 'off', 'gso', 'off', 'gro', 'off']);
   for (const d of [shimDev, shimPeer]) sys.run('ip', ['link', 'set', 'dev', d, 'up']);
   return created;
 }
@@ -116,7 +112,7 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
     }
   });
   if (opts.uplinks.includes(opts.shimDev)) throw new Shim6Error('SHIM6_ERR_USAGE', 'the shim device cannot also be an uplink');
-  const gso = chooseGso(opts.uplinks, opts.gso);
+  const gso = chooseGso(opts.gso);
   const mtu = Math.min(...uplinks.map((u) => sys.linkShow(u.name)[0].mtu)) - L.PAYLOAD_HLEN;
 
   try {
@@ -126,9 +122,13 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
     throw fromSystem(err, `preparing ${pins.pinDir}`);
   }
 
+  const prev = readState(pins);
+  const createdShim = ensureShimDevice(opts.shimDev, shimPeer, mtu, gso);
+  const shimIfindex = n.ifNameToIndex(opts.shimDev);
+  const peerIfindex = n.ifNameToIndex(shimPeer);
   let loaded;
   try {
-    loaded = n.load({ pinDir: pins.pinDir, gsoMode: gso === 'head' ? L.GSO_HEAD : L.GSO_SEGMENT });
+    loaded = n.load({ pinDir: pins.pinDir, gsoMode: gso === 'head' ? L.GSO_HEAD : L.GSO_SEGMENT, segIfindex: peerIfindex });
   } catch (err) {
     const e = err as { code?: string };
     if (e.code === 'EINVAL' && fs.readdirSync(pins.pinDir).length > 0) {
@@ -144,15 +144,11 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
     else if (abi.magic !== L.ABI_MAGIC || abi.version !== L.ABI_VERSION) {
       throw new Shim6Error('SHIM6_ERR_ABI', `pinned maps in ${pins.pinDir} are ABI ${abi.version} (magic ${abi.magic.toString(16)}), this build is ABI ${L.ABI_VERSION}; run 'shim6ctl dataplane down' first`);
     }
-    const createdShim = ensureShimDevice(opts.shimDev, shimPeer, mtu, gso);
-    const prev = readState(pins);
-    const shimIfindex = n.ifNameToIndex(opts.shimDev);
     n.tcAttach({ ifindex: shimIfindex, direction: 'egress', progFd: progFds.shim6_egress, priority: TC_PRIO, handle: TC_HANDLE });
-    const peerIfindex = n.ifNameToIndex(shimPeer);
     if (gso === 'segment') {
-      n.tcAttach({ ifindex: peerIfindex, direction: 'ingress', progFd: progFds.shim6_peer_in, priority: TC_PRIO, handle: TC_HANDLE });
+      n.tcAttach({ ifindex: shimIfindex, direction: 'ingress', progFd: progFds.shim6_peer_in, priority: TC_PRIO, handle: TC_HANDLE });
     } else {
-      n.tcDetach({ ifindex: peerIfindex, direction: 'ingress', priority: TC_PRIO, handle: TC_HANDLE });
+      n.tcDetach({ ifindex: shimIfindex, direction: 'ingress', priority: TC_PRIO, handle: TC_HANDLE });
     }
     for (const u of uplinks) {
       n.tcAttach({ ifindex: u.ifindex, direction: 'ingress', progFd: progFds.shim6_ingress, priority: TC_PRIO, handle: TC_HANDLE });
@@ -190,7 +186,7 @@ export function dataplaneDown(pins: PinConfig): { detached: number; removedPins:
   if (st) {
     for (const u of st.uplinks) tryDetach(u.name, 'ingress');
     tryDetach(st.shimDev, 'egress');
-    tryDetach(st.shimPeer, 'ingress');
+    tryDetach(st.shimDev, 'ingress');
     if (st.createdShim && sys.linkExists(st.shimDev)) sys.run('ip', ['link', 'del', st.shimDev]);
   }
   let removedPins = 0;
@@ -222,7 +218,7 @@ export function dataplaneStatus(pins: PinConfig): DataplaneStatus {
   const out: DataplaneStatus = { up: false, pinDir: pins.pinDir, state: st, attachments: [] };
   if (st) {
     const hooks: Array<[string, 'ingress' | 'egress']> = [[st.shimDev, 'egress'], ...st.uplinks.map((u) => [u.name, 'ingress'] as [string, 'ingress'])];
-    if (st.gso === 'segment') hooks.push([st.shimPeer, 'ingress']);
+    if (st.gso === 'segment') hooks.push([st.shimDev, 'ingress']);
     for (const [dev, direction] of hooks) {
       const a: AttachStatus = { dev, direction, attached: false };
       try {

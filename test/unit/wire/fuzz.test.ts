@@ -23,6 +23,8 @@ import { MSG_KINDS, Rng, randomMessage, unhex } from './helpers.js';
 
 const ITERS = Number(process.env.SHIM6_FUZZ_ITERS ?? 1_000_000);
 const SEED = Number(process.env.SHIM6_FUZZ_SEED ?? 0x5eed);
+if (!Number.isSafeInteger(ITERS) || ITERS < 1) throw new Error(`SHIM6_FUZZ_ITERS must be a positive integer, got ${process.env.SHIM6_FUZZ_ITERS}`);
+if (!Number.isSafeInteger(SEED)) throw new Error(`SHIM6_FUZZ_SEED must be an integer, got ${process.env.SHIM6_FUZZ_SEED}`);
 
 const ERROR_KINDS: ReadonlySet<DecodeErrorKind> = new Set<DecodeErrorKind>([
   'truncated',
