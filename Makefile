@@ -16,6 +16,7 @@ ADDON_FLAGS := -O2 -g -fPIC -Wall -Werror -MMD -MP -I$(NODE_INC) -Inode_modules/
 PREFIX      ?= /usr/local
 
 BPF_OBJ     := $(BUILD)/shim6.bpf.o
+TEST_BPF    := $(BUILD)/blackhole.bpf.o
 SKEL        := $(BUILD)/shim6.skel.h
 ADDON       := $(BUILD)/shim6.node
 TS_STAMP    := dist/.stamp
@@ -36,10 +37,13 @@ deps: ## Install the toolchain (Debian packages) and npm dependencies
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
-bpf: $(BPF_OBJ) ## Build the BPF object
+bpf: $(BPF_OBJ) $(TEST_BPF) ## Build the BPF objects
 
 $(BPF_OBJ): bpf/shim6.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MF $(BUILD)/shim6.bpf.d -MT $@ -c $< -o $@
+
+$(TEST_BPF): bpf/blackhole.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MF $(BUILD)/blackhole.bpf.d -MT $@ -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name shim6_bpf > $@.tmp && mv $@.tmp $@

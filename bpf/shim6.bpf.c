@@ -101,31 +101,33 @@ static __always_inline void emit_no_context(struct __sk_buff *skb, struct shim6_
 	emit(SHIM6_EV_NO_CONTEXT, skb, key->ulid_local, key->ulid_peer, 0, cookie);
 }
 
-/* Leave by the uplink that carries src. nexthop zero: dst is on-link. */
-static __always_inline int out_via(__u32 ifindex, const __u8 *nexthop, const __u8 *dst)
+/* Leave by uplink ifindex. The kernel looks the route up (oif = ifindex,
+ * the packet's addresses, skb->mark): the magic mark skips the peer-ULID
+ * table and selects the table of the source locator's uplink, so the next hop
+ * and the route attached to the packet are the uplink's. (Passing the next
+ * hop explicitly would keep the shim device's route on the packet, and a
+ * packet queued behind neighbour resolution would then leave with the shim
+ * device's link-layer address.) */
+static __always_inline int out_via(struct __sk_buff *skb, __u32 ifindex)
 {
-	struct bpf_redir_neigh nh = { .nh_family = AF_INET6 };
 	int ret;
 
 	if (!ifindex)
 		return drop(SHIM6_DROP_NO_UPLINK);
-	if (ipv6_addr_is_zero(nexthop))
-		__builtin_memcpy(nh.ipv6_nh, dst, 16);
-	else
-		__builtin_memcpy(nh.ipv6_nh, nexthop, 16);
-	ret = bpf_redirect_neigh(ifindex, &nh, sizeof(nh), 0);
+	skb->mark = SHIM6_MARK_MAGIC;
+	ret = bpf_redirect_neigh(ifindex, NULL, 0, 0);
 	if (ret != TC_ACT_REDIRECT)
 		return drop(SHIM6_DROP_REDIRECT);
 	return ret;
 }
 
-static __always_inline int out_by_source(const __u8 *src, const __u8 *dst)
+static __always_inline int out_by_source(struct __sk_buff *skb, const __u8 *src)
 {
 	struct shim6_uplink *up = bpf_map_lookup_elem(&shim6_uplink, src);
 
 	if (!up)
 		return drop(SHIM6_DROP_NO_UPLINK);
-	return out_via(up->ifindex, up->nexthop, dst);
+	return out_via(skb, up->ifindex);
 }
 
 static __always_inline void build_payload_hdr(__u8 *h, __u8 next, __u64 ct)
@@ -184,7 +186,7 @@ int shim6_egress(struct __sk_buff *skb)
 	}
 	/* Shim6 control messages and already-shimmed packets leave unchanged. */
 	if (w.has_shim)
-		return out_by_source(key.ulid_local, key.ulid_peer);
+		return out_by_source(skb, key.ulid_local);
 
 	if (skb->sk) {
 		struct bpf_sock *sk = bpf_sk_fullsock(skb->sk);
@@ -196,19 +198,19 @@ int shim6_egress(struct __sk_buff *skb)
 	}
 	if (pol) {
 		if (pol->flags & SHIM6_SOCK_F_DONTSHIM)
-			return out_by_source(key.ulid_local, key.ulid_peer);
+			return out_by_source(skb, key.ulid_local);
 		key.fii = pol->fii;
 	}
 
 	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
 	if (!idp) {
 		emit_no_context(skb, &key, cookie);
-		return out_by_source(key.ulid_local, key.ulid_peer);
+		return out_by_source(skb, key.ulid_local);
 	}
 	id = *idp;
 	ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
 	if (!ctx || !(ctx->flags & SHIM6_CTX_F_ACTIVE))
-		return out_by_source(key.ulid_local, key.ulid_peer);
+		return out_by_source(skb, key.ulid_local);
 
 	__builtin_memcpy(lp_local, ctx->lp_local, 16);
 	__builtin_memcpy(lp_peer, ctx->lp_peer, 16);
@@ -240,21 +242,16 @@ int shim6_egress(struct __sk_buff *skb)
 		if (err)
 			return drop(err);
 	}
-	if (ifindex) {
-		/* ctx may not be dereferenced after the packet changed size. */
-		ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
-		if (!ctx)
-			return drop(SHIM6_DROP_NO_UPLINK);
-		return out_via(ifindex, ctx->nexthop, lp_peer);
-	}
-	return out_by_source(lp_local, lp_peer);
+	if (ifindex)
+		return out_via(skb, ifindex);
+	return out_by_source(skb, lp_local);
 }
 
 SEC("tc")
 int shim6_peer_in(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	__u8 src[16], dst[16], hdr[SHIM6_PAYLOAD_HLEN];
+	__u8 src[16], hdr[SHIM6_PAYLOAD_HLEN];
 	struct shim6_walk w;
 	struct ipv6hdr *ip6;
 	struct shim6_ctx *ctx;
@@ -270,7 +267,6 @@ int shim6_peer_in(struct __sk_buff *skb)
 	    ipv6_is_linklocal(ip6->saddr.s6_addr))
 		return TC_ACT_SHOT; /* the shim device's own link traffic ends here */
 	__builtin_memcpy(src, ip6->saddr.s6_addr, 16);
-	__builtin_memcpy(dst, ip6->daddr.s6_addr, 16);
 	skb->mark = 0;
 
 	if ((mark & SHIM6_MARK_MAGIC_MASK) == SHIM6_MARK_MAGIC && (mark & SHIM6_MARK_INSERT)) {
@@ -286,7 +282,7 @@ int shim6_peer_in(struct __sk_buff *skb)
 		if (err)
 			return drop(err);
 	}
-	return out_by_source(src, dst);
+	return out_by_source(skb, src);
 }
 
 /* ICMPv6 error quoting a packet we sent with a payload header (RFC 5533 8):

@@ -23,8 +23,11 @@
 #define SHIM6_EVENT_HOLD_NS  1000000000ULL /* one NO_CONTEXT event per pair per second */
 #define SHIM6_MAX_HDR_MOVE   256 /* routing-sublayer bytes moved around an insertion */
 
-/* skb->mark handed from the shim device's egress to its peer's ingress in
- * SHIM6_GSO_SEGMENT mode: magic in the top bits, "insert" flag, context id. */
+/* skb->mark: magic in the top bits. On packets the programs redirect to an
+ * uplink it steers the kernel's route lookup past the peer-ULID table (ip
+ * rules "not fwmark" / "fwmark ... from LOCATOR", set up by the loader). In
+ * SHIM6_GSO_SEGMENT mode it also hands the context id and an "insert" flag
+ * from the shim device's egress to its ingress. */
 #define SHIM6_MARK_MAGIC     0x5e600000U
 #define SHIM6_MARK_MAGIC_MASK 0xfff00000U
 #define SHIM6_MARK_INSERT    0x00080000U

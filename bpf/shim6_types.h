@@ -29,9 +29,8 @@ struct shim6_ctx {
 	__u32 flags;          /* SHIM6_CTX_F_* */
 	__u32 fii;
 	__u32 pad;
-	__u8  nexthop[16];    /* next hop for lp_peer via ifindex; zero = on-link */
 };
-_Static_assert(sizeof(struct shim6_ctx) == 112, "shim6_ctx size");
+_Static_assert(sizeof(struct shim6_ctx) == 96, "shim6_ctx size");
 
 /* Locator sets: (context id, side, address) -> locator. */
 struct shim6_loc_key {
@@ -49,13 +48,13 @@ _Static_assert(sizeof(struct shim6_locator) == 8, "shim6_locator size");
 
 /* Local address -> the uplink that carries it (key: the address). Used for
  * packets whose source locator is not the context's current one (pinned by
- * a socket, or sent unmodified on the ULIDs without a context). */
+ * a socket, or sent unmodified on the ULIDs without a context). The next
+ * hop comes from the kernel's FIB: see out_via() in shim6.bpf.c. */
 struct shim6_uplink {
 	__u32 ifindex;
 	__u32 flags;
-	__u8  nexthop[16];    /* gateway on that uplink, zero = destination is on-link */
 };
-_Static_assert(sizeof(struct shim6_uplink) == 24, "shim6_uplink size");
+_Static_assert(sizeof(struct shim6_uplink) == 8, "shim6_uplink size");
 
 struct shim6_addr_key {
 	__u8  addr[16];

@@ -4,7 +4,7 @@ import { Shim6Error } from '../errors.js';
 import * as L from '../generated/layout.js';
 import { DataplaneMaps } from './maps.js';
 import { addrEq, formatIPv6, parseIPv6, ZERO_ADDR } from './addr.js';
-import { DataplaneState } from './loader.js';
+import { DataplaneState, ROUTE_TABLE } from './loader.js';
 import * as sys from './sys.js';
 
 export interface StaticContext {
@@ -80,15 +80,19 @@ export function contextAdd(maps: DataplaneMaps, st: DataplaneState, c: StaticCon
   maps.statsReset(c.id);
   maps.ctxPut(c.id, {
     ulidLocal, ulidPeer, lpLocal, lpPeer, ctPeer: c.ctPeer, ctLocal: c.ctLocal,
-    ifindex: up.ifindex, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND, fii, pad: 0, nexthop: up.nexthop,
+    ifindex: up.ifindex, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND, fii, pad: 0,
   });
   maps.tagPut(c.ctLocal, c.id);
   maps.ptagPut(c.ctPeer, c.id);
   maps.ulidPut(ulidKey, c.id);
+  // Anchor the local ULID on the shim device: an address whose uplink goes
+  // down loses its local route, and the ULID must stay deliverable while its
+  // traffic arrives over another locator. (Removed with the shim device.)
+  sys.run('ip', ['-6', 'addr', 'replace', `${c.ulidLocal}/128`, 'dev', st.shimDev, 'nodad', 'noprefixroute']);
   if (fii === 0) {
     // The peer ULID goes through the shim device; the path MTU seen by the
     // ULP is the uplinks' minus the payload header.
-    sys.run('ip', ['-6', 'route', 'replace', `${c.ulidPeer}/128`, 'dev', st.shimDev, 'src', c.ulidLocal, 'mtu', String(st.mtu)]);
+    sys.run('ip', ['-6', 'route', 'replace', `${c.ulidPeer}/128`, 'dev', st.shimDev, 'src', c.ulidLocal, 'mtu', String(st.mtu), 'table', String(ROUTE_TABLE)]);
   }
 }
 
@@ -106,7 +110,7 @@ export function contextSetPair(maps: DataplaneMaps, id: number, lpLocalText: str
   }
   const up = uplinkOf(maps, lpLocal);
   // One map update replaces the record atomically for the data path.
-  maps.ctxPut(id, { ...ctx, lpLocal, lpPeer, ifindex: up.ifindex, nexthop: up.nexthop });
+  maps.ctxPut(id, { ...ctx, lpLocal, lpPeer, ifindex: up.ifindex });
 }
 
 export function contextDel(maps: DataplaneMaps, st: DataplaneState | undefined, id: number): void {
@@ -118,7 +122,7 @@ export function contextDel(maps: DataplaneMaps, st: DataplaneState | undefined, 
   for (const l of maps.locs(id)) maps.locDel(l.key);
   maps.ctxDel(id);
   if (st && ctx.fii === 0) {
-    sys.run('ip', ['-6', 'route', 'del', `${formatIPv6(ctx.ulidPeer)}/128`, 'dev', st.shimDev], { allowFail: true });
+    sys.run('ip', ['-6', 'route', 'del', `${formatIPv6(ctx.ulidPeer)}/128`, 'dev', st.shimDev, 'table', String(ROUTE_TABLE)], { allowFail: true });
   }
 }
 

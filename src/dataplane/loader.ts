@@ -9,7 +9,7 @@ import { Shim6Error, fromSystem } from '../errors.js';
 import * as L from '../generated/layout.js';
 import { DataplaneMaps } from './maps.js';
 import { PinConfig } from './pins.js';
-import { parseIPv6, ZERO_ADDR } from './addr.js';
+import { parseIPv6 } from './addr.js';
 import * as sys from './sys.js';
 
 export type GsoMode = 'head' | 'segment';
@@ -32,6 +32,17 @@ export interface DataplaneState {
 }
 
 const STATE_FILE = 'dataplane.json';
+/** Peer ULID routes live in their own table, looked up by a rule ahead of
+ * the main table and of any source-routing rules a multihomed host has:
+ * traffic to a peer ULID must reach the shim device whatever its source. */
+export const ROUTE_TABLE = 140;
+export const RULE_PREF = 140;
+/** Packets the programs redirect carry the magic mark: they skip the
+ * peer-ULID table, and a rule per local locator sends their route lookup to
+ * the table of that locator's uplink (default route via its gateway). */
+export const UPLINK_RULE_PREF = 141;
+export const UPLINK_TABLE_BASE = 14000;
+const MARK = `0x${L.MARK_MAGIC.toString(16)}/0x${L.MARK_MAGIC_MASK.toString(16)}`;
 const TC_PRIO = 1;
 const TC_HANDLE = 1;
 
@@ -86,14 +97,29 @@ function ensureShimDevice(shimDev: string, shimPeer: string, mtu: number, gso: G
   return created;
 }
 
-/** Describe every global address of every uplink in shim6_uplink. */
+function delUplinkRules(): void {
+  for (let i = 0; i < 1024; i++) {
+    if (!sys.run('ip', ['-6', 'rule', 'del', 'pref', String(UPLINK_RULE_PREF)], { allowFail: true }) && i > 0) {
+      if (!sys.run('ip', ['-6', 'rule', 'show', 'pref', String(UPLINK_RULE_PREF)]).trim()) break;
+    }
+  }
+}
+
+/** Describe every global address of every uplink in shim6_uplink, and give
+ * each uplink a routing table (its default route) that marked packets from
+ * its addresses use. */
 export function refreshUplinks(maps: DataplaneMaps, uplinks: Array<{ name: string; ifindex: number }>): number {
   maps.uplinkClear();
+  delUplinkRules();
   let n = 0;
   for (const u of uplinks) {
+    const table = String(UPLINK_TABLE_BASE + u.ifindex);
     const gw = sys.defaultGateway(u.name);
+    sys.run('ip', ['-6', 'route', 'flush', 'table', table], { allowFail: true });
+    if (gw) sys.run('ip', ['-6', 'route', 'replace', 'default', 'via', gw, 'dev', u.name, 'table', table]);
     for (const a of sys.globalAddrs(u.name)) {
-      maps.uplinkPut(parseIPv6(a), { ifindex: u.ifindex, flags: 0, nexthop: gw ? parseIPv6(gw) : ZERO_ADDR });
+      maps.uplinkPut(parseIPv6(a), { ifindex: u.ifindex, flags: 0 });
+      if (gw) sys.run('ip', ['-6', 'rule', 'add', 'pref', String(UPLINK_RULE_PREF), 'fwmark', MARK, 'from', a, 'lookup', table]);
       n++;
     }
   }
@@ -160,6 +186,9 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
       }
     }
     refreshUplinks(maps, uplinks);
+    if (!sys.run('ip', ['-6', 'rule', 'show', 'pref', String(RULE_PREF)]).includes(`lookup ${ROUTE_TABLE}`)) {
+      sys.run('ip', ['-6', 'rule', 'add', 'pref', String(RULE_PREF), 'not', 'fwmark', MARK, 'lookup', String(ROUTE_TABLE)]);
+    }
     const st: DataplaneState = {
       version: 1, shimDev: opts.shimDev, shimPeer, uplinks, gso, mtu, pinDir: pins.pinDir,
       createdShim: createdShim || (prev?.createdShim ?? false),
@@ -188,6 +217,12 @@ export function dataplaneDown(pins: PinConfig): { detached: number; removedPins:
     tryDetach(st.shimDev, 'egress');
     tryDetach(st.shimDev, 'ingress');
     if (st.createdShim && sys.linkExists(st.shimDev)) sys.run('ip', ['link', 'del', st.shimDev]);
+  }
+  sys.run('ip', ['-6', 'route', 'flush', 'table', String(ROUTE_TABLE)], { allowFail: true });
+  sys.run('ip', ['-6', 'rule', 'del', 'pref', String(RULE_PREF)], { allowFail: true });
+  delUplinkRules();
+  for (const u of st?.uplinks ?? []) {
+    sys.run('ip', ['-6', 'route', 'flush', 'table', String(UPLINK_TABLE_BASE + u.ifindex)], { allowFail: true });
   }
   let removedPins = 0;
   if (fs.existsSync(pins.pinDir)) {

@@ -129,11 +129,10 @@ export interface Shim6Ctx {
   flags: number;
   fii: number;
   pad: number;
-  nexthop: Uint8Array;
 }
 export const Shim6CtxLayout: StructLayout = {
   name: "shim6_ctx",
-  size: 112,
+  size: 96,
   fields: {
     ulidLocal: { offset: 0, size: 16, kind: "bytes" },
     ulidPeer: { offset: 16, size: 16, kind: "bytes" },
@@ -145,10 +144,9 @@ export const Shim6CtxLayout: StructLayout = {
     flags: { offset: 84, size: 4, kind: "u32" },
     fii: { offset: 88, size: 4, kind: "u32" },
     pad: { offset: 92, size: 4, kind: "u32" },
-    nexthop: { offset: 96, size: 16, kind: "bytes" },
   },
 };
-export function encodeShim6Ctx(v: Shim6Ctx, buf: Buffer = Buffer.alloc(112), off = 0): Buffer {
+export function encodeShim6Ctx(v: Shim6Ctx, buf: Buffer = Buffer.alloc(96), off = 0): Buffer {
   copyBytes(buf, off + 0, v.ulidLocal, 16, "shim6_ctx.ulid_local");
   copyBytes(buf, off + 16, v.ulidPeer, 16, "shim6_ctx.ulid_peer");
   copyBytes(buf, off + 32, v.lpLocal, 16, "shim6_ctx.lp_local");
@@ -159,12 +157,11 @@ export function encodeShim6Ctx(v: Shim6Ctx, buf: Buffer = Buffer.alloc(112), off
   buf.writeUInt32LE(v.flags >>> 0, off + 84);
   buf.writeUInt32LE(v.fii >>> 0, off + 88);
   buf.writeUInt32LE(v.pad >>> 0, off + 92);
-  copyBytes(buf, off + 96, v.nexthop, 16, "shim6_ctx.nexthop");
   return buf;
 }
 export function decodeShim6Ctx(buf: Uint8Array, off = 0): Shim6Ctx {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < off + 112) throw new RangeError("shim6_ctx: need 112 bytes");
+  if (b.length < off + 96) throw new RangeError("shim6_ctx: need 96 bytes");
   return {
     ulidLocal: Uint8Array.prototype.slice.call(b, off + 0, off + 16),
     ulidPeer: Uint8Array.prototype.slice.call(b, off + 16, off + 32),
@@ -176,7 +173,6 @@ export function decodeShim6Ctx(buf: Uint8Array, off = 0): Shim6Ctx {
     flags: b.readUInt32LE(off + 84),
     fii: b.readUInt32LE(off + 88),
     pad: b.readUInt32LE(off + 92),
-    nexthop: Uint8Array.prototype.slice.call(b, off + 96, off + 112),
   };
 }
 
@@ -345,30 +341,26 @@ export function decodeShim6UlidKey(buf: Uint8Array, off = 0): Shim6UlidKey {
 export interface Shim6Uplink {
   ifindex: number;
   flags: number;
-  nexthop: Uint8Array;
 }
 export const Shim6UplinkLayout: StructLayout = {
   name: "shim6_uplink",
-  size: 24,
+  size: 8,
   fields: {
     ifindex: { offset: 0, size: 4, kind: "u32" },
     flags: { offset: 4, size: 4, kind: "u32" },
-    nexthop: { offset: 8, size: 16, kind: "bytes" },
   },
 };
-export function encodeShim6Uplink(v: Shim6Uplink, buf: Buffer = Buffer.alloc(24), off = 0): Buffer {
+export function encodeShim6Uplink(v: Shim6Uplink, buf: Buffer = Buffer.alloc(8), off = 0): Buffer {
   buf.writeUInt32LE(v.ifindex >>> 0, off + 0);
   buf.writeUInt32LE(v.flags >>> 0, off + 4);
-  copyBytes(buf, off + 8, v.nexthop, 16, "shim6_uplink.nexthop");
   return buf;
 }
 export function decodeShim6Uplink(buf: Uint8Array, off = 0): Shim6Uplink {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < off + 24) throw new RangeError("shim6_uplink: need 24 bytes");
+  if (b.length < off + 8) throw new RangeError("shim6_uplink: need 8 bytes");
   return {
     ifindex: b.readUInt32LE(off + 0),
     flags: b.readUInt32LE(off + 4),
-    nexthop: Uint8Array.prototype.slice.call(b, off + 8, off + 24),
   };
 }
 

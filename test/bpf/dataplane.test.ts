@@ -46,8 +46,8 @@ const rows: Row[] = [
     input: buildPacket({ src: A1, dst: C2, l4: udp }), verdict: TC_ACT_REDIRECT, events: [L.EV_NO_CONTEXT] },
   { name: 'context on its ULIDs: unchanged', prog: 'egress',
     input: buildPacket({ src: A1, dst: C1, l4: udp }), verdict: TC_ACT_REDIRECT },
-  { name: 'rewrite + insert, UDP', prog: 'egress', input: buildPacket(ulid(udp)),
-    verdict: TC_ACT_REDIRECT, output: buildPacket(shimmed(udp, [], 0)) },
+  { name: 'rewrite + insert, UDP; marked for the uplink route lookup', prog: 'egress', input: buildPacket(ulid(udp)),
+    verdict: TC_ACT_REDIRECT, output: buildPacket(shimmed(udp, [], 0)), outMark: L.MARK_MAGIC },
   { name: 'rewrite + insert, TCP', prog: 'egress', input: buildPacket(ulid(tcp)),
     verdict: TC_ACT_REDIRECT, output: buildPacket(shimmed(tcp, [], 0)) },
   { name: 'rewrite + insert, ICMPv6 echo', prog: 'egress', input: buildPacket(ulid(echo)),
@@ -100,11 +100,11 @@ const rows: Row[] = [
     gsoSize: 1000, verdict: TC_ACT_REDIRECT, outMark: MARK_INS1,
     output: buildPacket({ src: A2, dst: B2, l4: tcp, csumSrc: A1, csumDst: B1 }) },
   { name: 'segment mode, not GSO: rewrite + insert in place', prog: 'egress_seg', input: buildPacket(ulid(udp)),
-    verdict: TC_ACT_REDIRECT, outMark: 0, output: buildPacket(shimmed(udp, [], 0)) },
-  { name: 'segment mode, GSO on the ULIDs: unchanged, not marked', prog: 'egress_seg',
-    input: buildPacket({ src: A1, dst: C1, l4: tcp }), gsoSize: 1000, verdict: TC_ACT_REDIRECT, outMark: 0 },
-  { name: 'segment mode: no context is not marked, redirected', prog: 'egress_seg',
-    input: buildPacket({ src: A1, dst: '2001:db8:2:c::9', l4: udp }), verdict: TC_ACT_REDIRECT, outMark: 0, events: [L.EV_NO_CONTEXT] },
+    verdict: TC_ACT_REDIRECT, outMark: L.MARK_MAGIC, output: buildPacket(shimmed(udp, [], 0)) },
+  { name: 'segment mode, GSO on the ULIDs: unchanged, straight to the uplink', prog: 'egress_seg',
+    input: buildPacket({ src: A1, dst: C1, l4: tcp }), gsoSize: 1000, verdict: TC_ACT_REDIRECT, outMark: L.MARK_MAGIC },
+  { name: 'segment mode: no context, straight to the uplink', prog: 'egress_seg',
+    input: buildPacket({ src: A1, dst: '2001:db8:2:c::9', l4: udp }), verdict: TC_ACT_REDIRECT, outMark: L.MARK_MAGIC, events: [L.EV_NO_CONTEXT] },
   { name: 'no context again within a second: no second event', prog: 'egress',
     input: buildPacket({ src: A1, dst: '2001:db8:2:c::9', l4: udp }), verdict: TC_ACT_REDIRECT },
 
@@ -196,17 +196,17 @@ beforeAll(() => {
   const m = fx.maps;
   const a = parseIPv6;
   ring = new (native().RingBuffer)(m.fds.shim6_events, (rec) => events.push(rec.readUInt32LE(0)));
-  m.uplinkPut(a(A1), { ifindex: 1, flags: 0, nexthop: a(ADDR.R1A) });
-  m.uplinkPut(a(A2), { ifindex: 1, flags: 0, nexthop: a(R2A) });
+  m.uplinkPut(a(A1), { ifindex: 1, flags: 0 });
+  m.uplinkPut(a(A2), { ifindex: 1, flags: 0 });
   const base = { fii: 0, pad: 0, ifindex: 1, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND };
   // 1: A's context with B, on path 2.
-  m.ctxPut(1, { ...base, ulidLocal: a(A1), ulidPeer: a(B1), lpLocal: a(A2), lpPeer: a(B2), ctLocal: CT_A, ctPeer: CT_B, nexthop: a(R2A) });
+  m.ctxPut(1, { ...base, ulidLocal: a(A1), ulidPeer: a(B1), lpLocal: a(A2), lpPeer: a(B2), ctLocal: CT_A, ctPeer: CT_B });
   // 2: B's context with A, on path 2 (ingress rows run "on B").
-  m.ctxPut(2, { ...base, ulidLocal: a(B1), ulidPeer: a(A1), lpLocal: a(B2), lpPeer: a(A2), ctLocal: CT_B, ctPeer: CT_A, nexthop: a(ADDR.R2B) });
+  m.ctxPut(2, { ...base, ulidLocal: a(B1), ulidPeer: a(A1), lpLocal: a(B2), lpPeer: a(A2), ctLocal: CT_B, ctPeer: CT_A });
   // 3: A's context with C, on its ULIDs.
-  m.ctxPut(3, { ...base, ulidLocal: a(A1), ulidPeer: a(C1), lpLocal: a(A1), lpPeer: a(C1), ctLocal: 0xc3n, ctPeer: 0xc4n, nexthop: a(ADDR.R1A) });
+  m.ctxPut(3, { ...base, ulidLocal: a(A1), ulidPeer: a(C1), lpLocal: a(A1), lpPeer: a(C1), ctLocal: 0xc3n, ctPeer: 0xc4n });
   // 4: a context that accepts nothing yet.
-  m.ctxPut(4, { ...base, flags: 0, ulidLocal: a(A1), ulidPeer: a('2001:db8:1:d::1'), lpLocal: a(A1), lpPeer: a('2001:db8:1:d::1'), ctLocal: CT_INACTIVE, ctPeer: 0xd4n, nexthop: a(ADDR.R1A) });
+  m.ctxPut(4, { ...base, flags: 0, ulidLocal: a(A1), ulidPeer: a('2001:db8:1:d::1'), lpLocal: a(A1), lpPeer: a('2001:db8:1:d::1'), ctLocal: CT_INACTIVE, ctPeer: 0xd4n });
   m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(B1), fii: 0 }, 1);
   m.ulidPut({ ulidLocal: a(B1), ulidPeer: a(A1), fii: 0 }, 2);
   m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(C1), fii: 0 }, 3);

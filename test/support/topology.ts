@@ -45,6 +45,45 @@ export class Host {
     this.topo.children.push(child);
     return child;
   }
+  /** Run test/support/flow.mjs in this namespace: ready resolves on its
+   * {"listening":true} line (servers), done on its final JSON line. */
+  flow(mode: string, opts: Record<string, string | number>): { child: ChildProcess; ready: Promise<void>; done: Promise<Record<string, any>> } {
+    const args = [path.resolve('test/support/flow.mjs'), mode, ...Object.entries(opts).flatMap(([k, v]) => [`--${k}`, String(v)])];
+    const child = this.spawn(process.execPath, args);
+    let buf = '', stderr = '';
+    let readyResolve!: () => void, readyReject!: (e: Error) => void;
+    const ready = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
+    ready.catch(() => {});
+    const done = new Promise<Record<string, any>>((resolve, reject) => {
+      let last: Record<string, any> | undefined;
+      child.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i); buf = buf.slice(i + 1);
+          try {
+            const j = JSON.parse(line);
+            if (j.listening) readyResolve(); else last = j;
+          } catch { /* not ours */ }
+        }
+      });
+      child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('exit', (code) => {
+        readyReject(new Error(`flow ${mode} exited ${code} before it was ready: ${stderr}`));
+        if (last) resolve(last); else reject(new Error(`flow ${mode} exited ${code}: ${stderr}`));
+      });
+    });
+    done.catch(() => {});
+    return { child, ready, done };
+  }
+  /** Attach a BPF program that drops every IPv6 packet arriving on dev. */
+  blackhole(dev: string): void {
+    this.exec('tc', ['qdisc', 'replace', 'dev', dev, 'clsact']);
+    this.exec('tc', ['filter', 'replace', 'dev', dev, 'ingress', 'pref', '7', 'handle', '7', 'bpf', 'da', 'obj', path.resolve('build/blackhole.bpf.o'), 'sec', 'tc']);
+  }
+  unblackhole(dev: string): void {
+    this.exec('tc', ['filter', 'del', 'dev', dev, 'ingress', 'pref', '7', 'handle', '7', 'bpf'], { allowFail: true });
+  }
   /** shim6ctl in this namespace, with the topology's bpffs and state dir. */
   ctl(...args: string[]): string {
     return this.exec(process.execPath, [this.topo.ctlPath, '--bpffs', this.topo.bpffs, '--state-dir', this.topo.stateDir, ...args]);
@@ -116,9 +155,8 @@ export class Topology {
   private link(h1: Host, d1: string, h2: Host, d2: string): void {
     const mtu = String(this.opts.mtu ?? 1500);
     const t1 = `t${this.id}${d1}`.slice(0, 15), t2 = `u${this.id}${d2}`.slice(0, 15);
-    sh('ip', ['link', 'add', t1, 'type', 'veth', 'peer', 'name', t2]);
-    sh('ip', ['link', 'set', t1, 'netns', h1.ns]);
-    sh('ip', ['link', 'set', t2, 'netns', h2.ns]);
+    // Created inside the namespaces, so they take the namespaces' sysctl defaults.
+    sh('ip', ['link', 'add', t1, 'netns', h1.ns, 'type', 'veth', 'peer', 'name', t2, 'netns', h2.ns]);
     h1.ip('link', 'set', t1, 'name', d1, 'mtu', mtu);
     h2.ip('link', 'set', t2, 'name', d2, 'mtu', mtu);
     h1.ip('link', 'set', d1, 'up');
@@ -131,8 +169,11 @@ export class Topology {
     for (const h of this.hosts) {
       sh('ip', ['netns', 'add', h.ns]);
       h.ip('link', 'set', 'lo', 'up');
+      // keep_addr_on_down: a host keeps its ULID when the uplink carrying
+      // it goes down (the connection lives on over another locator).
       h.exec('sysctl', ['-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0',
-        'net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0']);
+        'net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0',
+        'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv6.conf.default.keep_addr_on_down=1']);
     }
     for (const r of [this.R1, this.R2]) r.exec('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
     this.link(this.A, 'a1', this.R1, 'r1a');
@@ -155,6 +196,7 @@ export class Topology {
         r.ip('-6', 'rule', 'add', 'pref', '101', 'iif', d, 'blackhole');
       }
     }
+    this.waitLinks();
     // Hosts: a default route per ISP, and source routing so unshimmed traffic
     // from a locator leaves by its own ISP.
     for (const [h, d1, d2, g1, g2, p1, p2] of [
@@ -167,6 +209,25 @@ export class Topology {
       h.ip('-6', 'route', 'add', 'default', 'via', g2, 'dev', d2, 'table', '102');
       h.ip('-6', 'rule', 'add', 'pref', '1000', 'from', p1, 'lookup', '101');
       h.ip('-6', 'rule', 'add', 'pref', '1001', 'from', p2, 'lookup', '102');
+    }
+  }
+
+  /** Wait until every veth has carrier and its connected routes exist
+   * (linkwatch may take up to a second): a packet sent earlier would be
+   * dropped for want of a route, and tests would measure set-up, not shim6. */
+  private waitLinks(): void {
+    const deadline = Date.now() + 10_000;
+    for (const h of this.hosts) {
+      for (;;) {
+        const links = JSON.parse(h.ip('-j', 'link', 'show')) as Array<{ ifname: string; operstate: string }>;
+        const routes = h.ip('-6', 'route', 'show');
+        const addrs = JSON.parse(h.ip('-j', '-6', 'addr', 'show', 'scope', 'global')) as Array<{ addr_info: Array<{ local: string }> }>;
+        const prefixes = addrs.flatMap((a) => (a.addr_info ?? []).filter((i) => i.local).map((i) => i.local.replace(/::[0-9a-f]+$/, '::/64')));
+        const up = links.filter((l) => l.ifname !== 'lo').every((l) => l.operstate === 'UP');
+        if (up && prefixes.every((p) => routes.includes(p))) break;
+        if (Date.now() > deadline) throw new Error(`topology: links of ${h.ns} not ready: ${JSON.stringify(links)} ${routes}`);
+        sh('sleep', ['0.05']);
+      }
     }
   }
 
