@@ -86,7 +86,7 @@ test-privileged: all ## BPF and namespace tests only (root)
 	npx vitest run --project privileged
 
 demo: all ## Two multihomed hosts in namespaces; path 1 fails, the stream moves to path 2
-	$(NODE) dist/scripts/demo.js $(ARGS)
+	$(NODE) dist/src/demo/demo.js $(ARGS)
 
 bench-dataplane: all ## BPF_PROG_TEST_RUN cost of each program path (JSON)
 	$(NODE) dist/bench/dataplane.js

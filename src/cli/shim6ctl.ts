@@ -52,7 +52,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--bpffs <path>', 'bpffs mount holding the pinned maps (env SHIM6_BPFFS)', undefined)
     .option('--state-dir <path>', 'state directory root (env SHIM6_STATE_DIR)', undefined)
     .showHelpAfterError()
-    .configureHelp({ showGlobalOptions: true });
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride(); // inherited by every subcommand: main() maps errors to exit codes
 
   // ---- dataplane ----
   const dp = program.command('dataplane').description('load, attach and inspect the BPF data plane');
@@ -194,7 +195,6 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
     return 0;

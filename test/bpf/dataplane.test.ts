@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfFixture, TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT } from '../support/bpf-fixture.js';
 import { buildPacket, diffPackets, l4ChecksumOk, NH, PacketSpec, L4, Ext } from '../support/packet.js';
-import { ADDR } from '../support/topology.js';
+import { ADDR } from '../../src/lab/topology.js';
 import { parseIPv6 } from '../../src/dataplane/addr.js';
 import { native } from '../../src/native.js';
 import * as L from '../../src/generated/layout.js';

@@ -2,7 +2,7 @@
 // filtering, static contexts installed with shim6ctl. Proves the path by
 // counting on interfaces and by capturing the payload header on the wire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology, ADDR } from '../support/topology.js';
+import { Topology, ADDR } from '../../src/lab/topology.js';
 
 const MiB = 1 << 20;
 let t: Topology;

@@ -1,4 +1,4 @@
-// Network-namespace topologies for tests and benchmarks: two multihomed
+// Network-namespace topologies for tests, benchmarks and the demo: two multihomed
 // hosts (A, B) and two ISPs (routers R1, R2) linked to each other, with
 // documentation prefixes only, ingress filtering at each ISP edge (BCP 38),
 // unique names, and teardown that always runs.
@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { projectRoot } from '../native.js';
 
 export function sh(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean } = {}): string {
   try {
@@ -47,8 +48,8 @@ export class Host {
   }
   /** Run test/support/flow.mjs in this namespace: ready resolves on its
    * {"listening":true} line (servers), done on its final JSON line. */
-  flow(mode: string, opts: Record<string, string | number>): { child: ChildProcess; ready: Promise<void>; done: Promise<Record<string, any>> } {
-    const args = [path.resolve('test/support/flow.mjs'), mode, ...Object.entries(opts).flatMap(([k, v]) => [`--${k}`, String(v)])];
+  flow(mode: string, opts: Record<string, string | number>, onProgress?: (p: Record<string, any>) => void): { child: ChildProcess; ready: Promise<void>; done: Promise<Record<string, any>> } {
+    const args = [path.join(projectRoot(), 'src', 'lab', 'flow.mjs'), mode, ...Object.entries(opts).flatMap(([k, v]) => [`--${k}`, String(v)])];
     const child = this.spawn(process.execPath, args);
     let buf = '', stderr = '';
     let readyResolve!: () => void, readyReject!: (e: Error) => void;
@@ -63,7 +64,7 @@ export class Host {
           const line = buf.slice(0, i); buf = buf.slice(i + 1);
           try {
             const j = JSON.parse(line);
-            if (j.listening) readyResolve(); else last = j;
+            if (j.listening) readyResolve(); else if (j.progress) onProgress?.(j); else last = j;
           } catch { /* not ours */ }
         }
       });
@@ -79,7 +80,7 @@ export class Host {
   /** Attach a BPF program that drops every IPv6 packet arriving on dev. */
   blackhole(dev: string): void {
     this.exec('tc', ['qdisc', 'replace', 'dev', dev, 'clsact']);
-    this.exec('tc', ['filter', 'replace', 'dev', dev, 'ingress', 'pref', '7', 'handle', '7', 'bpf', 'da', 'obj', path.resolve('build/blackhole.bpf.o'), 'sec', 'tc']);
+    this.exec('tc', ['filter', 'replace', 'dev', dev, 'ingress', 'pref', '7', 'handle', '7', 'bpf', 'da', 'obj', path.join(projectRoot(), 'build', 'blackhole.bpf.o'), 'sec', 'tc']);
   }
   unblackhole(dev: string): void {
     this.exec('tc', ['filter', 'del', 'dev', dev, 'ingress', 'pref', '7', 'handle', '7', 'bpf'], { allowFail: true });
@@ -135,7 +136,7 @@ export class Topology {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `shim6-${this.id}-`));
     this.bpffs = path.join(this.dir, 'bpffs');
     this.stateDir = path.join(this.dir, 'state');
-    this.ctlPath = path.resolve('dist/src/cli/shim6ctl.js');
+    this.ctlPath = path.join(projectRoot(), 'dist', 'src', 'cli', 'shim6ctl.js');
   }
 
   get hosts(): Host[] { return [this.A, this.B, this.R1, this.R2]; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Traffic tool for namespace tests and benchmarks (plain JS, run with
+// Traffic tool for namespace tests, benchmarks and the demo (plain JS, run with
 // `ip netns exec NS node flow.mjs ...`). Every mode prints one JSON line.
 //
 //   tcp-sink   --bind A --port P                 accept one connection, hash what arrives
@@ -139,7 +139,10 @@ if (mode === 'tcp-sink') {
       const m = Buffer.alloc(MSG, 0x61); m.writeUInt32BE(seq++, 0);
       s.write(m);
       if (u) { u.send(m, num('udp-port'), opt.to); udpSent++; }
-      if (seq % 10 === 0) timeline.push([now - t0, expect]);
+      if (seq % 10 === 0) {
+        timeline.push([now - t0, expect]);
+        if (opt.progress) out({ progress: true, t: now - t0, sent: seq, echoed: expect, gapMs: now - lastEcho });
+      }
     }, interval);
   });
 } else {

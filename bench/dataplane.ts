@@ -1,0 +1,61 @@
+// make bench-dataplane: BPF_PROG_TEST_RUN cost of each program path, median
+// ns over many single runs, all measured in this one run so ratios hold on a
+// noisy machine. Prints JSON on the last line.
+import { BpfFixture } from '../test/support/bpf-fixture.js';
+import { buildPacket } from '../test/support/packet.js';
+import { parseIPv6 } from '../src/dataplane/addr.js';
+import * as L from '../src/generated/layout.js';
+
+const A1 = '2001:db8:1:a::1', A2 = '2001:db8:2:a::1', B1 = '2001:db8:1:b::1', B2 = '2001:db8:2:b::1', C1 = '2001:db8:1:c::1';
+const N = Number(process.env.SHIM6_BENCH_N ?? 20000);
+const ROUNDS = 5;
+
+const fx = BpfFixture.create();
+try {
+  const m = fx.maps, a = parseIPv6;
+  m.uplinkPut(a(A1), { ifindex: 1, flags: 0 });
+  m.uplinkPut(a(A2), { ifindex: 1, flags: 0 });
+  const base = { fii: 0, pad: 0, ifindex: 1, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND };
+  m.ctxPut(1, { ...base, ulidLocal: a(A1), ulidPeer: a(B1), lpLocal: a(A2), lpPeer: a(B2), ctLocal: 0xa1n, ctPeer: 0xb1n });
+  m.ctxPut(2, { ...base, ulidLocal: a(B1), ulidPeer: a(A1), lpLocal: a(B2), lpPeer: a(A2), ctLocal: 0xb1n, ctPeer: 0xa1n });
+  m.ctxPut(3, { ...base, ulidLocal: a(A1), ulidPeer: a(C1), lpLocal: a(A1), lpPeer: a(C1), ctLocal: 0xc1n, ctPeer: 0xc2n });
+  m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(B1), fii: 0 }, 1);
+  m.ulidPut({ ulidLocal: a(B1), ulidPeer: a(A1), fii: 0 }, 2);
+  m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(C1), fii: 0 }, 3);
+  m.tagPut(0xa1n, 1); m.tagPut(0xb1n, 2);
+  for (const x of [B1, B2]) m.locPut({ ctxId: 2, side: L.SIDE_LOCAL, addr: a(x) }, { flags: 1, pad: 0 });
+  for (const x of [A1, A2]) m.locPut({ ctxId: 2, side: L.SIDE_PEER, addr: a(x) }, { flags: 1, pad: 0 });
+
+  const payload = Buffer.alloc(1000, 0x42);
+  const ulidPkt = buildPacket({ src: A1, dst: B1, l4: { kind: 'tcp', payload } });
+  const passPkt = buildPacket({ src: A1, dst: C1, l4: { kind: 'tcp', payload } });
+  const shimPkt = buildPacket({ src: A2, dst: B2, ext: [{ kind: 'shim6', ct: 0xb1n }], l4: { kind: 'tcp', payload }, csumSrc: A1, csumDst: B1 });
+  const plainIn = buildPacket({ src: C1, dst: B1, l4: { kind: 'tcp', payload } });
+  const cases: Record<string, [number, Buffer]> = {
+    empty_ns: [fx.progs.head.shim6_empty, ulidPkt],
+    egress_pass_ns: [fx.progs.segment.shim6_egress, passPkt],
+    egress_shim_ns: [fx.progs.segment.shim6_egress, ulidPkt],
+    ingress_pass_ns: [fx.progs.head.shim6_ingress, plainIn],
+    ingress_shim_ns: [fx.progs.head.shim6_ingress, shimPkt],
+  };
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  // Interleave rounds so drift hits every case alike.
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [k, [prog, pkt]] of Object.entries(cases)) {
+      for (let i = 0; i < N / ROUNDS; i++) samples[k].push(fx.run(prog, pkt).durationNs);
+    }
+  }
+  const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(cases)) out[k] = median(samples[k]);
+  const ratio = (k: string) => Math.round((out[k] / out.empty_ns) * 100) / 100;
+  const result = {
+    bench: 'dataplane', runs_per_case: N, ...out,
+    egress_pass_ratio: ratio('egress_pass_ns'), egress_shim_ratio: ratio('egress_shim_ns'),
+    ingress_pass_ratio: ratio('ingress_pass_ns'), ingress_shim_ratio: ratio('ingress_shim_ns'),
+    goals: { pass_ratio_max: 1.3, shim_ratio_max: 2.5 },
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
+} finally {
+  fx.close();
+}

@@ -1,0 +1,46 @@
+// make bench-throughput: TCP bulk (iperf3) between the ULIDs of A and B in
+// the namespace topology: without programs, with programs and the context on
+// the ULIDs, and with the context failed over to path 2 (payload header on
+// every packet). Interleaved rounds, medians; JSON on the last line.
+import { Topology, ADDR } from '../src/lab/topology.js';
+
+const ROUNDS = Number(process.env.SHIM6_BENCH_ROUNDS ?? 3);
+const SECS = Number(process.env.SHIM6_BENCH_SECS ?? 3);
+const GSO = (process.env.SHIM6_GSO ?? 'segment') as 'segment' | 'head';
+
+async function iperf(t: Topology): Promise<number> {
+  const srv = t.B.spawn('iperf3', ['-s', '-1', '-B', ADDR.B1]);
+  await new Promise((r) => setTimeout(r, 300));
+  try {
+    const out = t.A.exec('iperf3', ['-c', ADDR.B1, '-B', ADDR.A1, '-t', String(SECS), '-J']);
+    return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+  } finally {
+    srv.kill();
+  }
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+
+const t = Topology.create();
+try {
+  const res = { baseline: [] as number[], ulid: [] as number[], shimmed: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    res.baseline.push(await iperf(t));
+    t.shimBoth({ gso: GSO, pair: 1 });
+    res.ulid.push(await iperf(t));
+    t.switchPath(2);
+    res.shimmed.push(await iperf(t));
+    t.A.ctl('dataplane', 'down');
+    t.B.ctl('dataplane', 'down');
+  }
+  const b = median(res.baseline), u = median(res.ulid), s = median(res.shimmed);
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  process.stdout.write(JSON.stringify({
+    bench: 'throughput', gso: GSO, rounds: ROUNDS, secs: SECS,
+    baseline_gbps: r2(b), ulid_gbps: r2(u), shimmed_gbps: r2(s),
+    ulid_ratio: r2(u / b), shimmed_ratio: r2(s / b),
+    samples: res, goals: { ulid_ratio_min: 0.97, shimmed_ratio_min: 0.8 },
+  }) + '\n');
+} finally {
+  t.teardown();
+}
