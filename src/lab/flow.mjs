@@ -4,6 +4,7 @@
 //
 //   tcp-sink   --bind A --port P                 accept one connection, hash what arrives
 //   tcp-send   --to A --port P --bytes N [--from A] [--seed S] [--pace-ms MS --pace-bytes N]
+//              [--policy FLAGS --addon PATH --bpffs DIR --lp-local A --lp-peer A]
 //   udp-echo   --bind A --port P                 echo datagrams until killed
 //   udp-ping   --to A --port P --size N --count K [--from A] [--interval-ms MS]
 //   echo-server --bind A --port P                TCP echo
@@ -13,6 +14,9 @@
 import net from 'node:net';
 import dgram from 'node:dgram';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
 
 const args = process.argv.slice(2);
 const mode = args.shift();
@@ -20,6 +24,33 @@ const opt = {};
 for (let i = 0; i < args.length; i += 2) opt[args[i].replace(/^--/, '')] = args[i + 1];
 const num = (k, d) => (opt[k] === undefined ? d : Number(opt[k]));
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+
+function ipv6Bytes(text) {
+  const [h, t = ''] = text.split('::');
+  const parts = (x) => (x ? x.split(':').map((g) => parseInt(g, 16)) : []);
+  const hp = parts(h), tp = text.includes('::') ? parts(t) : [];
+  const all = text.includes('::') ? [...hp, ...new Array(8 - hp.length - tp.length).fill(0), ...tp] : hp;
+  const b = Buffer.alloc(16);
+  all.forEach((g, i) => b.writeUInt16BE(g, 2 * i));
+  return b;
+}
+
+// --policy FLAGS --addon build/shim6.node --bpffs DIR [--lp-local A --lp-peer A]:
+// write this socket's shim6_sock_policy (socket-local storage, keyed by fd),
+// as the SOL_SHIM API server will.
+function applyPolicy(sock) {
+  const n = createRequire(import.meta.url)(opt.addon);
+  const pin = path.join(opt.bpffs, 'shim6', `net-${fs.statSync('/proc/self/ns/net').ino}`, 'shim6_sock');
+  const mapFd = n.objGet(pin);
+  const v = Buffer.alloc(40);
+  v.writeUInt32LE(Number(opt.policy), 0);
+  if (opt['lp-local']) ipv6Bytes(opt['lp-local']).copy(v, 8);
+  if (opt['lp-peer']) ipv6Bytes(opt['lp-peer']).copy(v, 24);
+  const key = Buffer.alloc(4);
+  key.writeInt32LE(sock._handle.fd);
+  n.mapUpdate(mapFd, key, v, 0);
+  n.closeFd(mapFd);
+}
 
 function block(seed, i) {
   // 1 MiB of seeded pseudo-random bytes with the block index in front.
@@ -66,7 +97,7 @@ if (mode === 'tcp-sink') {
     }
     s.end();
   };
-  s.on('connect', pump);
+  s.on('connect', () => { if (opt.policy) applyPolicy(s); pump(); });
   s.on('error', (e) => { out({ error: e.code, sent }); process.exit(1); });
   s.on('close', () => out({ bytes: sent, sha256: h.digest('hex') }));
 } else if (mode === 'udp-echo') {
