@@ -47,6 +47,13 @@ static __always_inline void count_drop(__u32 reason)
 		*c += 1;
 }
 
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&shim6_counters, &which);
+	if (c)
+		*c += 1;
+}
+
 static __always_inline int drop(__u32 reason)
 {
 	count_drop(reason);
@@ -232,10 +239,13 @@ int shim6_egress(struct __sk_buff *skb)
 		if (set_addrs(skb, lp_local, lp_peer, 0) < 0)
 			return drop(SHIM6_DROP_STORE);
 		skb->mark = SHIM6_MARK_MAGIC | SHIM6_MARK_INSERT | (id & SHIM6_MARK_CTX_MASK);
+		count(SHIM6_CNT_GSO_LOOP_OUT);
 		return bpf_redirect(cfg_seg_ifindex, 0);
 	}
 
 	if (!same) {
+		if (skb->gso_size)
+			count(SHIM6_CNT_GSO_HEAD);
 		if (set_addrs(skb, lp_local, lp_peer, 0) < 0)
 			return drop(SHIM6_DROP_STORE);
 		err = shim6_insert(skb, w.ins, w.nh_off, hdr, cfg_gso_mode == SHIM6_GSO_HEAD);
@@ -281,6 +291,7 @@ int shim6_peer_in(struct __sk_buff *skb)
 		err = shim6_insert(skb, w.ins, w.nh_off, hdr, 0);
 		if (err)
 			return drop(err);
+		count(SHIM6_CNT_GSO_LOOP_IN);
 	}
 	return out_by_source(skb, src);
 }

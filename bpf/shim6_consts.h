@@ -69,6 +69,15 @@
 #define SHIM6_DROP_ICMP_QUOTE     10 /* ICMPv6 error quoting a shimmed packet we cannot translate */
 #define SHIM6_DROP_MAX            16
 
+/* Event counters (not drops), per CPU in shim6_counters (index = counter).
+ * GSO_LOOP_OUT / GSO_LOOP_IN are the GSO self-test: packets sent round the
+ * shim device's veth peer to be segmented, and segments that came back. Out
+ * without in means the kernel drops them (shim6ctl dataplane status). */
+#define SHIM6_CNT_GSO_LOOP_OUT     0
+#define SHIM6_CNT_GSO_LOOP_IN      1
+#define SHIM6_CNT_GSO_HEAD         2 /* GSO packets grown at the head (head mode) */
+#define SHIM6_CNT_MAX              8
+
 /* GSO strategy, load-time setting (see README "GSO"). */
 #define SHIM6_GSO_SEGMENT 0 /* kernel segments before insertion (shim pair, GSO off) */
 #define SHIM6_GSO_HEAD    1 /* grow GSO skbs at the head, keep them whole */

@@ -89,6 +89,13 @@ struct {
 } shim6_drops SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHIM6_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} shim6_counters SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);

@@ -85,6 +85,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       if (s.state) out(`shim device: ${s.state.shimDev} (peer ${s.state.shimPeer}), mtu ${s.state.mtu}, gso ${s.state.gso}`);
       if (s.abi) out(`abi: magic 0x${s.abi.magic.toString(16)} version ${s.abi.version}${s.abi.compatible ? '' : ' (INCOMPATIBLE with this build)'}`);
       if (s.contexts !== undefined) out(`contexts: ${s.contexts}`);
+      if (s.gso) out(`gso self-test: ${s.gso.ok ? 'ok' : 'FAILING: GSO packets sent to be segmented do not come back'} (${s.gso.loopOut} out, ${s.gso.loopIn} segments back)`);
       if (s.attachments.length) {
         out(table(['DEVICE', 'HOOK', 'PROGRAM', 'ID'], s.attachments.map((a) => [a.dev, a.direction, a.program ?? '-', a.progId ?? '-'])));
       }
@@ -182,10 +183,13 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action(function (this: Command, o: { json?: boolean }) {
       const s = withMaps(pins(this), (m) => ({
         drops: m.drops(),
+        counters: m.counters(),
         contexts: m.ctxIds().map((id) => ({ id, ...m.stats(id) })),
       }));
       if (o.json) return out(toJson(s));
       out(table(['DROP REASON', 'PACKETS'], Object.entries(s.drops).map(([k, v]) => [k, v.toString()])));
+      out('');
+      out(table(['COUNTER', 'VALUE'], Object.entries(s.counters).map(([k, v]) => [k, v.toString()])));
       out('');
       out(table(['CONTEXT', 'TX PKTS', 'TX BYTES', 'RX PKTS', 'RX BYTES'], s.contexts.map((c) => [c.id, c.txPackets.toString(), c.txBytes.toString(), c.rxPackets.toString(), c.rxBytes.toString()])));
     });

@@ -245,6 +245,9 @@ export interface DataplaneStatus {
   abi?: { magic: number; version: number; compatible: boolean };
   attachments: AttachStatus[];
   contexts?: number;
+  /** GSO self-test: packets sent round the veth peer to be segmented, and
+   * segments that came back. ok=false: the kernel drops them. */
+  gso?: { loopOut: string; loopIn: string; ok: boolean };
 }
 
 export function dataplaneStatus(pins: PinConfig): DataplaneStatus {
@@ -274,6 +277,8 @@ export function dataplaneStatus(pins: PinConfig): DataplaneStatus {
       const abi = maps.abi();
       out.abi = { ...abi, compatible: abi.magic === L.ABI_MAGIC && abi.version === L.ABI_VERSION };
       out.contexts = maps.ctxIds().length;
+      const c = maps.counters();
+      out.gso = { loopOut: c.gsoLoopOut.toString(), loopIn: c.gsoLoopIn.toString(), ok: c.gsoLoopOut === 0n || c.gsoLoopIn >= c.gsoLoopOut };
     } finally {
       maps.close();
     }

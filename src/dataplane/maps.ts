@@ -173,6 +173,17 @@ export class DataplaneMaps {
     native().mapUpdate(this.fds.shim6_stats, u32(id), Buffer.alloc(stride * this.ncpu));
   }
 
+  /** Event counters (GSO self-test), summed over CPUs. */
+  counters(): { gsoLoopOut: bigint; gsoLoopIn: bigint; gsoHead: bigint } {
+    const get = (i: number) => {
+      const v = native().mapLookup(this.fds.shim6_counters, u32(i));
+      let sum = 0n;
+      if (v) for (let c = 0; c < this.ncpu; c++) sum += v.readBigUInt64LE(c * 8);
+      return sum;
+    };
+    return { gsoLoopOut: get(L.CNT_GSO_LOOP_OUT), gsoLoopIn: get(L.CNT_GSO_LOOP_IN), gsoHead: get(L.CNT_GSO_HEAD) };
+  }
+
   /** Drop counters by reason name, summed over CPUs. */
   drops(): Record<string, bigint> {
     const out: Record<string, bigint> = {};

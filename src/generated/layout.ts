@@ -6,6 +6,10 @@
 // ---- constants (bpf/shim6_consts.h) ----
 export const ABI_MAGIC = 0x53484936;
 export const ABI_VERSION = 1;
+export const CNT_GSO_HEAD = 2;
+export const CNT_GSO_LOOP_IN = 1;
+export const CNT_GSO_LOOP_OUT = 0;
+export const CNT_MAX = 8;
 export const CTX_F_ACTIVE = 1;
 export const CTX_F_INBOUND = 2;
 export const CT_MASK = 0x7fffffffffff;
@@ -51,6 +55,7 @@ export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_ingress","shim6_pee
 export type ProgramName = (typeof PROGRAMS)[number];
 export const MAPS = {
   shim6_abi: { type: 2, maxEntries: 1, key: "INT:4", value: "shim6_abi" },
+  shim6_counters: { type: 6, maxEntries: 8, key: "INT:4", value: "INT:8" },
   shim6_ctx: { type: 1, maxEntries: 65536, key: "INT:4", value: "shim6_ctx" },
   shim6_drops: { type: 6, maxEntries: 16, key: "INT:4", value: "INT:8" },
   shim6_events: { type: 27, maxEntries: 262144, key: null, value: null },

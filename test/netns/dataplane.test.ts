@@ -46,6 +46,11 @@ describe('static context on path 2', () => {
     expect(da2).toBeGreaterThan((100 * MiB) / 1500);
     expect(db2).toBeGreaterThan((100 * MiB) / 1500);
     expect(da1).toBeLessThan(50); // only neighbour discovery on path 1
+    // The GSO self-test saw GSO packets go round the veth peer and come back as segments.
+    const st = t.A.ctlJson<{ gso: { loopOut: string; loopIn: string; ok: boolean } }>('dataplane', 'status');
+    expect(Number(st.gso.loopOut)).toBeGreaterThan(100);
+    expect(Number(st.gso.loopIn)).toBeGreaterThan(Number(st.gso.loopOut));
+    expect(st.gso.ok).toBe(true);
     const ctx = t.A.ctlJson<Array<{ stats: { txPackets: string; rxPackets: string } }>>('context', 'list');
     expect(Number(ctx[0].stats.txPackets)).toBeGreaterThan((100 * MiB) / 1500);
     expect(Number(ctx[0].stats.rxPackets)).toBeGreaterThan((100 * MiB) / 1500);
