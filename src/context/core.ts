@@ -97,7 +97,6 @@ export class HostCore {
     this.local = normaliseLocalSet(config.locators, 1);
   }
 
-
   cancelUpdate(ctx: Ctx): void {
     ctx.update = null;
     ctx.refreshPending = false;

@@ -52,7 +52,6 @@ export class Out {
   }
 }
 
-
 /** The invoking packet of an Error message: a plain IPv6 header, then the Shim6 message. */
 export function invokingPacket(src: Uint8Array, dst: Uint8Array, bytes: Uint8Array): Uint8Array {
   const b = new Uint8Array(IPV6_HEADER_LENGTH + bytes.length);
