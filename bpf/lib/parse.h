@@ -140,12 +140,6 @@ static __always_inline int ipv6_addr_eq(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1];
 }
 
-static __always_inline int ipv6_addr_is_zero(const __u8 *a)
-{
-	const __u64 *x = (const __u64 *)a;
-	return (x[0] | x[1]) == 0;
-}
-
 /* fe80::/10 */
 static __always_inline int ipv6_is_linklocal(const __u8 *a)
 {

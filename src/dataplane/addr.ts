@@ -11,4 +11,3 @@ export function parseIPv6(text: string): Uint8Array {
 
 export const formatIPv6 = formatIpv6;
 export const addrEq = addrEqual;
-export const ZERO_ADDR = new Uint8Array(16);

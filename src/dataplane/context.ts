@@ -3,7 +3,7 @@
 import { Shim6Error } from '../errors.js';
 import * as L from '../generated/layout.js';
 import { DataplaneMaps } from './maps.js';
-import { addrEq, formatIPv6, parseIPv6, ZERO_ADDR } from './addr.js';
+import { addrEq, formatIPv6, parseIPv6 } from './addr.js';
 import { DataplaneState, ROUTE_TABLE } from './loader.js';
 import * as sys from './sys.js';
 
@@ -159,4 +159,3 @@ export function contextList(maps: DataplaneMaps): ContextView[] {
   return maps.ctxIds().map((id) => contextView(maps, id)).filter((v): v is ContextView => !!v);
 }
 
-export { ZERO_ADDR };

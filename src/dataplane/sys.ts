@@ -56,14 +56,3 @@ export function defaultGateway(dev: string): string | undefined {
   const rows = ipJson<IpRoute[]>(['-6', 'route', 'show', 'default', 'dev', dev]);
   return rows.find((r) => r.gateway)?.gateway;
 }
-
-/** ethtool -k as a map of feature -> on. */
-export function features(dev: string): Record<string, boolean> {
-  const out = run('ethtool', ['-k', dev]);
-  const f: Record<string, boolean> = {};
-  for (const line of out.split('\n')) {
-    const m = /^\s*([a-z0-9-]+): (on|off)/.exec(line);
-    if (m) f[m[1]] = m[2] === 'on';
-  }
-  return f;
-}

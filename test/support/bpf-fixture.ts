@@ -10,7 +10,7 @@ import * as L from '../../src/generated/layout.js';
 import { sh, requireRoot } from '../../src/lab/topology.js';
 
 export const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
-export const SKB_CTX_SIZE = 192, SKB_MARK_OFF = 8, SKB_IFINDEX_OFF = 40, SKB_GSO_SEGS_OFF = 164, SKB_GSO_SIZE_OFF = 176;
+export const SKB_CTX_SIZE = 192, SKB_MARK_OFF = 8, SKB_GSO_SEGS_OFF = 164, SKB_GSO_SIZE_OFF = 176;
 
 export interface RunResult { verdict: number; data: Buffer; mark: number; durationNs: number }
 

@@ -11,8 +11,9 @@ describe('native addon', () => {
     expect(actual).toEqual(Object.keys(EXPORT_KINDS).sort());
     for (const [name, kind] of Object.entries(EXPORT_KINDS)) {
       expect(typeof n[name], name).toBe('function');
-      const isClass = /^class\b|\[native code\]/.test(String(n[name])) && kind === 'class';
-      if (kind === 'class') expect(isClass || typeof (n[name] as { prototype?: unknown }).prototype === 'object', name).toBe(true);
+      // A class has its methods on the prototype; a plain function has none.
+      const methods = Object.getOwnPropertyNames((n[name] as { prototype: object }).prototype).filter((m) => m !== 'constructor');
+      expect(methods.length > 0, `${name} is a ${kind}`).toBe(kind === 'class');
     }
   });
 
