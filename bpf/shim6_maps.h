@@ -107,4 +107,9 @@ struct {
 	__uint(max_entries, SHIM6_RINGBUF_BYTES);
 } shim6_events SEC(".maps");
 
+/* Ring-buffer records carry no type in the map definition: this read-only
+ * anchor puts struct shim6_event into the object's BTF, so the generated
+ * layout (src/generated/layout.ts) has its decoder like every other layout. */
+const volatile struct shim6_event shim6_event_btf_anchor = {};
+
 #endif

@@ -67,6 +67,31 @@ export declare class RingBuffer {
   close(): void;
 }
 
+export interface SocketOptions {
+  mark?: number;         // SO_MARK (raw6)
+  icmp6Pass?: number[];  // ICMPv6 types to receive, all others blocked (raw6, protocol 58)
+  groups?: number;       // netlink multicast groups (RTMGRP_* bit mask)
+  rcvbuf?: number;       // SO_RCVBUF
+}
+
+export interface SocketMessage {
+  data?: Buffer;         // the datagram (raw6: from after the IPv6 header and extension headers)
+  truncated?: boolean;
+  src?: Buffer;          // raw6: IPv6 source (16 bytes)
+  dst?: Buffer;          // raw6: IPv6 destination (IPV6_PKTINFO)
+  ifindex?: number;      // raw6: arrival interface
+  error?: string;        // a receive error (e.g. 'ENOBUFS': netlink events were lost)
+}
+
+/** A non-blocking datagram socket: raw IPv6 (protocol 140, ICMPv6) or rtnetlink. */
+export declare class Socket {
+  constructor(kind: 'raw6' | 'netlink', protocol: number, onMessage: (msg: SocketMessage) => void, opts?: SocketOptions);
+  /** raw6: to dst, from src when given (IPV6_PKTINFO). netlink: to the kernel. Returns bytes sent. */
+  send(data: Buffer, dst?: Buffer | null, src?: Buffer | null): number;
+  close(): void;
+  fd(): number;
+}
+
 export interface Shim6Native {
   load(opts: LoadOptions): LoadResult;
   objGet(path: string): number;
@@ -89,4 +114,5 @@ export interface Shim6Native {
   socketCookie(fd: number): bigint;
   ensureBpffs(path: string): boolean;
   RingBuffer: typeof RingBuffer;
+  Socket: typeof Socket;
 }

@@ -16,6 +16,7 @@ export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
   mapKeys: 'function', numPossibleCpus: 'function', ifNameToIndex: 'function',
   ifIndexToName: 'function', socketCookie: 'function', ensureBpffs: 'function',
   RingBuffer: 'class',
+  Socket: 'class',
 };
 
 /** Repository root, from src/ or dist/src/. */

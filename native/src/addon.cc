@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/icmp6.h>
+#include <linux/netlink.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -423,6 +426,17 @@ Napi::Value EnsureBpffs(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(env, true);
 }
 
+// Call a JS callback from a libuv callback. An exception thrown by it has no
+// JS frame to unwind to: hand it to Node as an uncaught exception (the
+// process's 'uncaughtException' handler decides), never let it reach C++.
+void CallSafely(Napi::Env env, Napi::FunctionReference &cb, const std::vector<napi_value> &args, Napi::AsyncContext &ctx) {
+  try {
+    cb.MakeCallback(env.Global(), args, ctx);
+  } catch (const Napi::Error &e) {
+    napi_fatal_exception(env, e.Value());
+  }
+}
+
 // ---- ring buffer -------------------------------------------------------------------
 
 class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
@@ -463,7 +477,7 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
     auto *rb = static_cast<RingBuffer *>(self);
     Napi::Env env = rb->Env();
     Napi::HandleScope scope(env);
-    rb->cb_.MakeCallback(env.Global(), {Napi::Buffer<uint8_t>::Copy(env, (uint8_t *)data, size)}, *rb->ctx_);
+    CallSafely(env, rb->cb_, {Napi::Buffer<uint8_t>::Copy(env, (uint8_t *)data, size)}, *rb->ctx_);
     return 0;
   }
 
@@ -506,6 +520,225 @@ class RingBuffer : public Napi::ObjectWrap<RingBuffer> {
   uv_poll_t *poll_ = nullptr;
 };
 
+// ---- datagram sockets ----------------------------------------------------------------
+// Raw IPv6 sockets (Shim6 protocol 140, ICMPv6 errors) and rtnetlink: Node has
+// neither. Non-blocking; a uv_poll drains every queued datagram when readable
+// and hands each to the callback as { data, src, dst, ifindex }.
+
+class Socket : public Napi::ObjectWrap<Socket> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Socket", {InstanceMethod("send", &Socket::Send),
+                                       InstanceMethod("close", &Socket::Close),
+                                       InstanceMethod("fd", &Socket::Fd)});
+  }
+
+  // new Socket(kind: 'raw6' | 'netlink', protocol, onMessage, opts?)
+  // opts: { mark?, icmp6Pass?: number[], groups? (netlink multicast groups), rcvbuf? }
+  Socket(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Socket>(info) {
+    Napi::Env env = info.Env();
+    std::string kind = ArgStr(info, 0, "kind");
+    int proto = ArgInt(info, 1, "protocol");
+    if (info.Length() < 3 || !info[2].IsFunction()) ThrowType(env, "onMessage must be a function");
+    Napi::Object opts = info.Length() > 3 && info[3].IsObject() ? info[3].As<Napi::Object>() : Napi::Object::New(env);
+    if (kind == "raw6") {
+      netlink_ = false;
+      fd_ = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+      if (fd_ < 0) ThrowErrno(env, errno, "socket");
+      int one = 1;
+      if (setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0) Fail(env, "setsockopt(IPV6_RECVPKTINFO)");
+      if (opts.Has("mark") && opts.Get("mark").IsNumber()) {
+        uint32_t mark = opts.Get("mark").As<Napi::Number>().Uint32Value();
+        if (setsockopt(fd_, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) Fail(env, "setsockopt(SO_MARK)");
+      }
+      if (opts.Has("icmp6Pass") && opts.Get("icmp6Pass").IsArray()) {
+        if (proto != IPPROTO_ICMPV6) { Cleanup(); ThrowType(env, "icmp6Pass needs protocol 58"); }
+        Napi::Array a = opts.Get("icmp6Pass").As<Napi::Array>();
+        struct icmp6_filter f;
+        ICMP6_FILTER_SETBLOCKALL(&f);
+        for (uint32_t i = 0; i < a.Length(); i++) {
+          Napi::Value v = a.Get(i);
+          if (!v.IsNumber()) { Cleanup(); ThrowType(env, "icmp6Pass must hold ICMPv6 types"); }
+          ICMP6_FILTER_SETPASS(v.As<Napi::Number>().Uint32Value() & 0xff, &f);
+        }
+        if (setsockopt(fd_, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)) < 0) Fail(env, "setsockopt(ICMP6_FILTER)");
+      }
+    } else if (kind == "netlink") {
+      netlink_ = true;
+      fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+      if (fd_ < 0) ThrowErrno(env, errno, "socket");
+      struct sockaddr_nl sa;
+      memset(&sa, 0, sizeof(sa));
+      sa.nl_family = AF_NETLINK;
+      sa.nl_groups = opts.Has("groups") && opts.Get("groups").IsNumber() ? opts.Get("groups").As<Napi::Number>().Uint32Value() : 0;
+      if (bind(fd_, (struct sockaddr *)&sa, sizeof(sa)) < 0) Fail(env, "bind");
+    } else {
+      ThrowType(env, "kind must be 'raw6' or 'netlink'");
+    }
+    if (opts.Has("rcvbuf") && opts.Get("rcvbuf").IsNumber()) {
+      int sz = opts.Get("rcvbuf").As<Napi::Number>().Int32Value();
+      if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) < 0) Fail(env, "setsockopt(SO_RCVBUF)");
+    }
+    cb_ = Napi::Persistent(info[2].As<Napi::Function>());
+    ctx_ = std::make_unique<Napi::AsyncContext>(env, "shim6:socket");
+    uv_loop_t *loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    if (int e = uv_poll_init(loop, poll_, fd_)) {
+      delete poll_;
+      poll_ = nullptr;
+      Cleanup();
+      ThrowErrno(env, -e, "uv_poll_init");
+    }
+    uv_poll_start(poll_, UV_READABLE, &Socket::OnReadable);
+    Ref();  // alive while open
+  }
+
+  ~Socket() { Stop(); }
+
+ private:
+  [[noreturn]] void Fail(Napi::Env env, const char *what) {
+    int e = errno;
+    Cleanup();
+    ThrowErrno(env, e, what);
+  }
+
+  void Cleanup() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  static void OnReadable(uv_poll_t *h, int status, int) {
+    auto *s = static_cast<Socket *>(h->data);
+    if (status < 0 || s->fd_ < 0) return;
+    s->Drain();
+  }
+
+  // Read every queued datagram (bounded per wake-up so one busy socket cannot
+  // starve the loop) and deliver each one.
+  void Drain() {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    std::vector<uint8_t> buf(netlink_ ? 1 << 16 : 1 << 16);
+    for (int n = 0; n < 256 && fd_ >= 0; n++) {
+      struct sockaddr_in6 from;
+      char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64];
+      struct iovec iov = {buf.data(), buf.size()};
+      struct msghdr mh;
+      memset(&mh, 0, sizeof(mh));
+      mh.msg_name = &from;
+      mh.msg_namelen = sizeof(from);
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = cbuf;
+      mh.msg_controllen = sizeof(cbuf);
+      ssize_t r = recvmsg(fd_, &mh, MSG_DONTWAIT);
+      if (r < 0) {
+        int e = errno;
+        if (e == EINTR) continue;
+        if (e == EAGAIN || e == EWOULDBLOCK) return;
+        // ENOBUFS on netlink: events were lost; tell the caller so it resyncs.
+        Napi::Object m = Napi::Object::New(env);
+        m.Set("error", Napi::String::New(env, ErrnoCode(e)));
+        CallSafely(env, cb_, {m}, *ctx_);
+        if (e != ENOBUFS) return;
+        continue;
+      }
+      Napi::Object m = Napi::Object::New(env);
+      size_t len = (size_t)r > buf.size() ? buf.size() : (size_t)r;
+      m.Set("data", Napi::Buffer<uint8_t>::Copy(env, buf.data(), len));
+      if (mh.msg_flags & MSG_TRUNC) m.Set("truncated", Napi::Boolean::New(env, true));
+      if (!netlink_) {
+        m.Set("src", Napi::Buffer<uint8_t>::Copy(env, from.sin6_addr.s6_addr, 16));
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+          if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+            m.Set("dst", Napi::Buffer<uint8_t>::Copy(env, pi.ipi6_addr.s6_addr, 16));
+            m.Set("ifindex", Napi::Number::New(env, pi.ipi6_ifindex));
+          }
+        }
+      }
+      CallSafely(env, cb_, {m}, *ctx_);
+    }
+  }
+
+  void Stop() {
+    if (poll_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t *>(poll_), [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
+      poll_ = nullptr;
+    }
+    Cleanup();
+  }
+
+  // send(data, dst?: Buffer(16), src?: Buffer(16)) -> bytes sent.
+  // raw6: dst is required; src (when given) is the source address (IPV6_PKTINFO).
+  // netlink: to the kernel; dst and src are ignored.
+  Napi::Value Send(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) ThrowErrno(env, EBADF, "sendmsg");
+    auto data = ArgBuf(info, 0, "data");
+    struct msghdr mh;
+    memset(&mh, 0, sizeof(mh));
+    struct iovec iov = {data.Data(), data.Length()};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    struct sockaddr_nl nl;
+    struct sockaddr_in6 to;
+    char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    if (netlink_) {
+      memset(&nl, 0, sizeof(nl));
+      nl.nl_family = AF_NETLINK;
+      mh.msg_name = &nl;
+      mh.msg_namelen = sizeof(nl);
+    } else {
+      auto dst = ArgBuf(info, 1, "dst");
+      if (dst.Length() != 16) ThrowType(env, "dst must be 16 bytes");
+      memset(&to, 0, sizeof(to));
+      to.sin6_family = AF_INET6;
+      memcpy(to.sin6_addr.s6_addr, dst.Data(), 16);
+      mh.msg_name = &to;
+      mh.msg_namelen = sizeof(to);
+      if (info.Length() > 2 && info[2].IsBuffer()) {
+        auto src = info[2].As<Napi::Buffer<uint8_t>>();
+        if (src.Length() != 16) ThrowType(env, "src must be 16 bytes");
+        memset(cbuf, 0, sizeof(cbuf));
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof(cbuf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+        struct in6_pktinfo pi;
+        memset(&pi, 0, sizeof(pi));
+        memcpy(pi.ipi6_addr.s6_addr, src.Data(), 16);
+        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+      }
+    }
+    ssize_t r;
+    do r = sendmsg(fd_, &mh, MSG_DONTWAIT); while (r < 0 && errno == EINTR);
+    if (r < 0) ThrowErrno(env, errno, "sendmsg");
+    return Napi::Number::New(env, (double)r);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    bool was = fd_ >= 0;
+    Stop();
+    if (was) Unref();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Fd(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), fd_); }
+
+  Napi::FunctionReference cb_;
+  std::unique_ptr<Napi::AsyncContext> ctx_;
+  uv_poll_t *poll_ = nullptr;
+  int fd_ = -1;
+  bool netlink_ = false;
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("objGet", Napi::Function::New(env, ObjGet));
@@ -528,6 +761,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketCookie", Napi::Function::New(env, SocketCookie));
   exports.Set("ensureBpffs", Napi::Function::New(env, EnsureBpffs));
   exports.Set("RingBuffer", RingBuffer::Init(env));
+  exports.Set("Socket", Socket::Init(env));
   return exports;
 }
 

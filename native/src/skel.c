@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "../../bpf/shim6_types.h" /* the skeleton's .rodata names struct shim6_event */
 #include "shim6.skel.h"
 #include "skel.h"
 

@@ -10,8 +10,24 @@ import { dumpMap } from '../dataplane/dump.js';
 import { native } from '../native.js';
 import * as L from '../generated/layout.js';
 import { table, toJson } from './output.js';
+import { controlRequest } from '../agent/control.js';
+import type { ContextView } from '../agent/agent.js';
+import path from 'node:path';
 
-interface GlobalOpts { bpffs?: string; stateDir?: string }
+interface GlobalOpts { bpffs?: string; stateDir?: string; socket?: string }
+
+/** The agent's socket: --socket, else the default of shim6d in this network namespace. */
+function agentSocket(cmd: Command): string {
+  const g = cmd.optsWithGlobals<GlobalOpts>();
+  return g.socket ?? path.join(pins(cmd).stateDir, 'shim6d.sock');
+}
+
+function ageText(s: number | null): string {
+  if (s === null) return '-';
+  if (s < 120) return `${s.toFixed(1)}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
+}
 
 function pins(cmd: Command): PinConfig {
   const g = cmd.optsWithGlobals<GlobalOpts>();
@@ -51,6 +67,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .version('0.1.0')
     .option('--bpffs <path>', 'bpffs mount holding the pinned maps (env SHIM6_BPFFS)', undefined)
     .option('--state-dir <path>', 'state directory root (env SHIM6_STATE_DIR)', undefined)
+    .option('--socket <path>', "shim6d's socket (default <state-dir>/<netns>/shim6d.sock)", undefined)
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true })
     .exitOverride(); // inherited by every subcommand: main() maps errors to exit codes
@@ -177,6 +194,46 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     });
 
   // ---- stats ----
+  // ---- the agent ----
+  program.command('contexts')
+    .description("the agent's Shim6 contexts: state, ULIDs, locator lists with verification, current pair, tags, ages, counters")
+    .option('--json', 'machine-readable output')
+    .action(async function (this: Command, o: { json?: boolean }) {
+      const rows = await controlRequest<ContextView[]>(agentSocket(this), 'contexts');
+      if (o.json) return out(toJson(rows));
+      if (rows.length === 0) return out('no contexts');
+      for (const c of rows) {
+        out(`${c.ctLocal ?? '-'}  ${c.state}  ${c.ulidLocal} -> ${c.ulidPeer}${c.fii ? ` fii ${c.fii}` : ''}`);
+        out(`  peer tag ${c.ctPeer ?? '-'}   pair ${c.lpLocal} -> ${c.lpPeer}   age ${ageText(c.ageS)}   in state ${ageText(c.stateAgeS)}   last control ${ageText(c.lastControlAgoS)} ago${c.updatePending ? '   update pending' : ''}`);
+        out(`  local:  ${c.lsLocal.map((l) => `${l.addr} (${l.method})`).join(', ') || '-'}`);
+        out(`  peer:   ${c.lsPeer.map((p) => `${p.addr} (${p.verification}${p.usable ? '' : ', unusable'})`).join(', ') || '-'}`);
+        if (c.dataplane) out(`  data plane: id ${c.dataplane.id}, uplink ${c.dataplane.uplink}, ${c.dataplane.shimmed ? 'shimmed' : 'on the ULIDs'}, tx ${c.dataplane.txPackets} pkts/${c.dataplane.txBytes} B, rx ${c.dataplane.rxPackets} pkts/${c.dataplane.rxBytes} B`);
+      }
+    });
+  const agent = program.command('agent').description('talk to shim6d');
+  agent.command('status')
+    .description('agent status: uplinks, HBA set, locators, contexts by state, counters')
+    .option('--json', 'machine-readable output')
+    .action(async function (this: Command, o: { json?: boolean }) {
+      const s = await controlRequest<Record<string, unknown>>(agentSocket(this), 'status');
+      if (o.json) return out(toJson(s));
+      const loc = (s.locators as Array<{ addr: string; method: string }>).map((l) => `${l.addr} (${l.method})`).join(', ');
+      out(`shim6d pid ${s.pid}, up ${s.uptimeS}s, socket ${s.socket}`);
+      out(`shim device ${s.shimDev}, gso ${s.gso}, uplinks ${(s.uplinks as Array<{ name: string }>).map((u) => u.name).join(', ')}`);
+      out(`locators: ${loc || '-'}`);
+      out(`contexts: ${Object.entries(s.contexts as Record<string, number>).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
+    });
+  agent.command('set-pair')
+    .description('move a context to another locator pair (verified peer locators only)')
+    .argument('<ct>', 'local context tag (0x-hex or decimal)')
+    .requiredOption('--local <addr>', 'local locator')
+    .requiredOption('--peer <addr>', 'peer locator')
+    .option('--json', 'machine-readable output')
+    .action(async function (this: Command, ct: string, o: { local: string; peer: string; json?: boolean }) {
+      const r = await controlRequest<ContextView>(agentSocket(this), 'set-pair', { ct, local: o.local, peer: o.peer });
+      out(o.json ? toJson(r) : `context ${r.ctLocal} now on ${r.lpLocal} -> ${r.lpPeer}`);
+    });
+
   program.command('stats')
     .description('drop counters by reason and per-context traffic')
     .option('--json', 'machine-readable output')

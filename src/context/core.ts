@@ -19,6 +19,7 @@ import {
   checkAddr,
   choosePeerLocator,
   normaliseLocalSet,
+  sameAddr,
   withPreferences,
   type LocalEntry,
   type LocalSet,
@@ -182,6 +183,25 @@ export class HostCore {
     };
     ctx.announced = next;
     return next;
+  }
+
+  /**
+   * Recompute Ls(local) from the host's current set and replace Lp(local) if
+   * it is gone (§10.1). Returns what changed; the Update is the caller's.
+   */
+  adoptLocalSet(ctx: Ctx): ContextChange[] {
+    const before = ctx.lsLocal;
+    this.refreshAnnouncement(ctx);
+    const changes: ContextChange[] = [];
+    if (before.map((e) => e.key).join() !== ctx.lsLocal.map((e) => e.key).join()) changes.push('ls-local');
+    if (!this.local.byKey.has(addrKey(ctx.lpLocal))) {
+      const next = this.chooseLocalLocator(ctx, before);
+      if (next !== null && !sameAddr(next, ctx.lpLocal)) {
+        ctx.lpLocal = next;
+        changes.push('pair');
+      }
+    }
+    return changes;
   }
 
   ulidLocalEntry(ctx: Ctx): LocalEntry[] {

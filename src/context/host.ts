@@ -19,14 +19,16 @@ import { HostCore } from './core.js';
 import { onI1, onI2, onI2bis, onR1, onR1bis, onR2, onRetransmitTimer, triggeredResend } from './establish.js';
 import { addrKey, checkAddr, normaliseLocalSet, sameAddr } from './locators.js';
 import { checkFii, invokingPacket, Out } from './out.js';
+import { exportContexts, importContexts } from './persist.js';
 import { sendI1, sendR1bis } from './send.js';
 import type {
   ContextAction,
-  ContextChange,
   ContextRef,
   ContextSnapshot,
   IcmpParameterProblem,
+  ImportResult,
   LocalLocatorSet,
+  PersistedContext,
   ReceivedPacket,
   SetPairResult,
   ShimHostConfig,
@@ -256,17 +258,7 @@ export class ShimHost {
     this.#core.local = normaliseLocalSet(locators, this.#core.local.version + 1);
     for (const ctx of [...this.#core.byKey.values()]) {
       if (ctx.failed) continue;
-      const before = ctx.lsLocal;
-      this.#core.refreshAnnouncement(ctx);
-      const changes: ContextChange[] = [];
-      if (before.map((e) => e.key).join() !== ctx.lsLocal.map((e) => e.key).join()) changes.push('ls-local');
-      if (!this.#core.local.byKey.has(addrKey(ctx.lpLocal))) {
-        const next = this.#core.chooseLocalLocator(ctx, before);
-        if (next !== null && !sameAddr(next, ctx.lpLocal)) {
-          ctx.lpLocal = next;
-          changes.push('pair');
-        }
-      }
+      const changes = this.#core.adoptLocalSet(ctx);
       if (ctx.state === ContextState.Established) startUpdate(this.#core, now, out, ctx);
       out.updated(ctx, changes);
     }
@@ -288,6 +280,29 @@ export class ShimHost {
       if (now - last >= this.#core.timers.idleTeardownMs) this.#core.remove(out, ctx, 'idle');
     }
     return out.actions;
+  }
+
+  /**
+   * Records of the contexts worth keeping across an agent restart
+   * (ESTABLISHED, I2BIS-SENT): plain JSON, to be written to the agent's
+   * state file before the actions of the call that changed them are
+   * performed. Ages are relative to the latest `now` this host has seen.
+   */
+  exportContexts(only?: ReadonlySet<bigint>): PersistedContext[] {
+    return exportContexts(this.#core, only);
+  }
+
+  /**
+   * Restore exported contexts into this host, whose locator set must already
+   * be the current one. Never throws on bad records: each is validated, and
+   * checked against the contexts already here, then restored or rejected
+   * with a reason. Their CT(local) tags stay reserved; ages are rebased onto
+   * `now`; an outstanding Update is resumed, a changed announcement sent,
+   * an I2bis resent (see persist.ts).
+   */
+  importContexts(now: number, records: unknown): ImportResult {
+    now = this.#core.clock(now);
+    return importContexts(this.#core, now, records);
   }
 
   /** Discard a context at the caller's request (e.g. no ULP uses it any more). */

@@ -7,6 +7,7 @@
 //   context.ts    the per-context record and its snapshot
 //   locators.ts   local announcements and peer locator verification (HBA/CGA)
 //   validator.ts  stateless R1/R1bis Responder Validators, rotating secret
+//   persist.ts    contexts across an agent restart (export / validated import)
 //   timers.ts     due-time heap
 //   random.ts     draws from the injected random source
 

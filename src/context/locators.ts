@@ -148,9 +148,14 @@ export function announcementFor(set: LocalSet, ulid: Uint8Array, cache: Verifica
       }
     }
   }
+  return announcementOf(entries, pds?.params ?? null);
+}
+
+/** An announcement of these entries (also one restored from a state file), with its identity keys. */
+export function announcementOf(entries: readonly (LocalEntry & { readonly octet: number })[], pds: Uint8Array | null): Announcement {
   const listKey = entries.map((e) => `${e.key}/${e.octet}`).join(',');
   const prefsKey = entries.map((e) => `${e.flags}/${e.priority ?? ''}/${e.weight ?? ''}`).join(',');
-  return { entries, pds: entries.length > 0 && pds !== null ? pds.params : null, listKey, prefsKey };
+  return { entries, pds: entries.length > 0 ? pds : null, listKey, prefsKey };
 }
 
 /** Whether any announced locator has a non-default preference. */

@@ -293,3 +293,116 @@ export type ContextAction =
 export type SetPairResult =
   | { readonly ok: true; readonly actions: ContextAction[] }
   | { readonly ok: false; readonly reason: 'no-context' | 'unknown-local' | 'unknown-peer' | 'unverified-peer' };
+
+// -------------------------------------------------------------- persistence
+
+/**
+ * A local locator as announced to the peer: a Locator List entry (RFC 5533
+ * §5.15.1) with its preferences (§5.15.3).
+ */
+export interface PersistedLocalLocator {
+  /** RFC 5952 text. */
+  readonly addr: string;
+  /** Verification method octet announced: 1 (HBA) or 2 (CGA). */
+  readonly method: number;
+  readonly flags: number;
+  readonly priority?: number;
+  readonly weight?: number;
+}
+
+export interface PersistedPeerLocator {
+  /** RFC 5952 text. */
+  readonly addr: string;
+  /** Verification method octet of the peer's list (0 when it sent none). */
+  readonly method: number;
+  readonly verification: PeerVerification;
+  readonly flags: number;
+  readonly priority?: number;
+  readonly weight?: number;
+}
+
+/**
+ * A context as written to the agent's state file (`ShimHost.exportContexts`):
+ * plain JSON, nothing secret. Tags and byte strings are lower-case hex,
+ * addresses RFC 5952 text, times ages in ms before the export (see `ageMs`).
+ */
+export interface PersistedContext {
+  /** Record format version. */
+  readonly v: 1;
+  readonly state: typeof ContextState.Established | typeof ContextState.I2bisSent;
+  readonly ulidLocal: string;
+  readonly ulidPeer: string;
+  readonly fii: number;
+  /** CT(local), hex: reserved again on import. */
+  readonly ctLocal: string;
+  /** CT(peer), hex. */
+  readonly ctPeer: string;
+  /** Ls(local) as announced to the peer (empty with generation null: nothing announced). */
+  readonly announced: {
+    readonly generation: number | null;
+    readonly locators: readonly PersistedLocalLocator[];
+    /** The peer has this list and these preferences. */
+    readonly acked: boolean;
+    /** The peer has this list (a preferences-only Update may refer to its generation). */
+    readonly listAcked: boolean;
+  };
+  /** The peer has our CGA PDS (later Updates leave it out). */
+  readonly pdsKnown: boolean;
+  /** The Update Request outstanding (ESTABLISHED only), resumed with the same nonce. */
+  readonly update: {
+    readonly nonce: number;
+    readonly retransmits: number;
+    /** The announced generation when it carries the Locator List; null for preferences only. */
+    readonly generation: number | null;
+    /** It replaced an unacknowledged request (re-announce once it is acknowledged). */
+    readonly supersededUnacked: boolean;
+  } | null;
+  /** A guarded re-announcement under a new generation is due. */
+  readonly refreshPending: boolean;
+  readonly peer: {
+    /** Ls(peer) with its verification state. */
+    readonly locators: readonly PersistedPeerLocator[];
+    readonly generation: number | null;
+    /** Generations its newer lists replaced (late copies are recognised). */
+    readonly replacedGenerations: readonly number[];
+    /** The peer's CGA PDS, hex: verifies the locators of its later Updates. */
+    readonly pds: string | null;
+    readonly keepaliveTimeoutSec: number | null;
+  };
+  /** Current locator pair. */
+  readonly lpLocal: string;
+  readonly lpPeer: string;
+  /** Initiator Nonce of our last I1/I2/I2bis (late R2s are recognised by it). */
+  readonly initiatorNonce: number | null;
+  /** I2BIS-SENT only: the exchange in progress (RFC 5533 §7.18). */
+  readonly i2bis: {
+    readonly responderNonce: number;
+    /** The peer's Responder Validator, hex. */
+    readonly validator: string;
+    /** Packet Context Tag of the R1bis, hex. */
+    readonly packetTag: string;
+    /** The locator pair the I2bis goes on (the R1bis's destination and source). */
+    readonly local: string;
+    readonly peer: string;
+    readonly retransmits: number;
+  } | null;
+  /**
+   * Ages in ms at the export, relative to the latest `now` the exporting
+   * host had seen; the import rebases them onto its own `now`.
+   */
+  readonly ageMs: {
+    readonly created: number;
+    readonly stateSince: number;
+    readonly established: number;
+    readonly lastControl: number | null;
+  };
+}
+
+export interface ImportResult {
+  /** Snapshots of the restored contexts, after the import's own actions. */
+  readonly restored: ContextSnapshot[];
+  /** Records not restored; index -1 when `records` as a whole is refused. */
+  readonly rejected: Array<{ readonly index: number; readonly reason: string }>;
+  /** Update Requests / I2bis to send, context-updated for moved pairs, in order. */
+  readonly actions: ContextAction[];
+}

@@ -16,7 +16,7 @@ import {
   type UpdateRequestMessage,
 } from '../wire/index.js';
 import { ContextState } from './consts.js';
-import type { Ctx } from './context.js';
+import type { Announced, Ctx } from './context.js';
 import { peerListKey, type HostCore } from './core.js';
 import {
   announcementOptions,
@@ -31,8 +31,12 @@ import type { Out } from './out.js';
 import { keepaliveOption, sendError } from './send.js';
 import type { ContextChange, ReceivedPacket } from './types.js';
 
-/** Start (or restart, abandoning the outstanding one) an Update Request (§10.1, §10.3). */
-export function startUpdate(core: HostCore, now: number, out: Out, ctx: Ctx): void {
+/**
+ * Start (or restart, abandoning the outstanding one) an Update Request (§10.1,
+ * §10.3). `superseding`: an earlier request may be in flight although none is
+ * outstanding here (a context restored from an agent's state file).
+ */
+export function startUpdate(core: HostCore, now: number, out: Out, ctx: Ctx, superseding = false): void {
   if (ctx.state !== ContextState.Established || ctx.ctPeer === null) return;
   const a = core.refreshAnnouncement(ctx);
   if (a.acked) {
@@ -40,7 +44,7 @@ export function startUpdate(core: HostCore, now: number, out: Out, ctx: Ctx): vo
     return;
   }
   if (ctx.update !== null && ctx.update.announced === a) return; // already in flight
-  const supersededUnacked = ctx.update !== null || ctx.refreshPending;
+  const supersededUnacked = superseding || ctx.update !== null || ctx.refreshPending;
   ctx.refreshPending = false;
   if (a.ann.entries.length === 0) {
     a.acked = true; // nothing to announce
@@ -48,17 +52,9 @@ export function startUpdate(core: HostCore, now: number, out: Out, ctx: Ctx): vo
     return;
   }
   const sendList = !a.listAcked;
-  const options: Shim6Option[] = sendList
-    ? announcementOptions(a.ann, a.generation as number, !ctx.pdsKnown, core.local.privateKey)
-    : [preferencesOption(a.ann, a.generation as number)];
   let nonce = core.draw.u32();
   if (ctx.update !== null && nonce === ctx.update.nonce) nonce = (nonce + 1) >>> 0;
-  const msg: UpdateRequestMessage = {
-    kind: 'UpdateRequest',
-    receiverContextTag: ctx.ctPeer,
-    requestNonce: nonce,
-    options: [...options, ...keepaliveOption(core)],
-  };
+  const msg = updateRequestFor(core, ctx, a, sendList, nonce);
   if (encodedLength(msg) > MAX_SHIM6_MSG) {
     out.log('warn', 'locators-omitted', ctx, { detail: { why: 'the locator list does not fit 1280 octets; no Update sent' } });
     a.acked = true;
@@ -67,6 +63,19 @@ export function startUpdate(core: HostCore, now: number, out: Out, ctx: Ctx): vo
   ctx.update = { nonce, retransmits: 0, generation: sendList ? a.generation : null, msg, announced: a, supersededUnacked };
   out.send(ctx.lpLocal, ctx.lpPeer, msg, ctx);
   core.heap.schedule(ctx, 'update', now + updateInterval(core, 0));
+}
+
+/** The Update Request announcing `a`: its Locator List (and PDS if the peer lacks it), or only its preferences. */
+export function updateRequestFor(core: HostCore, ctx: Ctx, a: Announced, sendList: boolean, nonce: number): UpdateRequestMessage {
+  const options: Shim6Option[] = sendList
+    ? announcementOptions(a.ann, a.generation as number, !ctx.pdsKnown, core.local.privateKey)
+    : [preferencesOption(a.ann, a.generation as number)];
+  return {
+    kind: 'UpdateRequest',
+    receiverContextTag: ctx.ctPeer as bigint,
+    requestNonce: nonce,
+    options: [...options, ...keepaliveOption(core)],
+  };
 }
 
 /** U[0.5, 1.5] × min(UPDATE_TIMEOUT · 2^n, MAX_UPDATE_TIMEOUT): retransmissions go on forever (§10.2). */

@@ -73,27 +73,71 @@ export function contextAdd(maps: DataplaneMaps, st: DataplaneState, c: StaticCon
   const ulidKey = { ulidLocal, ulidPeer, fii };
   if (maps.ulidGet(ulidKey) !== undefined) throw new Shim6Error('SHIM6_ERR_EXISTS', `a context for ${c.ulidLocal} -> ${c.ulidPeer} (fii ${fii}) exists`);
   if (maps.tagGet(c.ctLocal) !== undefined) throw new Shim6Error('SHIM6_ERR_EXISTS', `context tag ${c.ctLocal} is in use`);
-  const up = uplinkOf(maps, lpLocal);
-
-  for (const a of lsLocal) maps.locPut({ ctxId: c.id, side: L.SIDE_LOCAL, addr: a }, { flags: L.LOC_F_VERIFIED, pad: 0 });
-  for (const a of lsPeer) maps.locPut({ ctxId: c.id, side: L.SIDE_PEER, addr: a }, { flags: L.LOC_F_VERIFIED, pad: 0 });
-  maps.statsReset(c.id);
-  maps.ctxPut(c.id, {
-    ulidLocal, ulidPeer, lpLocal, lpPeer, ctPeer: c.ctPeer, ctLocal: c.ctLocal,
-    ifindex: up.ifindex, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND, fii, pad: 0,
+  uplinkOf(maps, lpLocal); // fail early with the list of known locators
+  writeContext(maps, st, {
+    id: c.id, ulidLocal, ulidPeer, fii, ctLocal: c.ctLocal, ctPeer: c.ctPeer, lpLocal, lpPeer,
+    lsLocal, lsPeer: lsPeer.map((addr) => ({ addr, verified: true })), flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND,
   });
-  maps.tagPut(c.ctLocal, c.id);
-  maps.ptagPut(c.ctPeer, c.id);
-  maps.ulidPut(ulidKey, c.id);
-  // Anchor the local ULID on the shim device: an address whose uplink goes
-  // down loses its local route, and the ULID must stay deliverable while its
-  // traffic arrives over another locator. (Removed with the shim device.)
-  sys.run('ip', ['-6', 'addr', 'replace', `${c.ulidLocal}/128`, 'dev', st.shimDev, 'nodad', 'noprefixroute']);
-  if (fii === 0) {
-    // The peer ULID goes through the shim device; the path MTU seen by the
-    // ULP is the uplinks' minus the payload header.
-    sys.run('ip', ['-6', 'route', 'replace', `${c.ulidPeer}/128`, 'dev', st.shimDev, 'src', c.ulidLocal, 'mtu', String(st.mtu), 'table', String(ROUTE_TABLE)]);
+}
+
+/** Everything the data plane holds for one context. */
+export interface ContextRecord {
+  id: number;
+  ulidLocal: Uint8Array;
+  ulidPeer: Uint8Array;
+  fii: number;
+  ctLocal: bigint;
+  ctPeer: bigint;
+  lpLocal: Uint8Array;
+  lpPeer: Uint8Array;
+  lsLocal: Uint8Array[];
+  /** Peer locators the data plane accepts as sources; verified ones may be destinations. */
+  lsPeer: Array<{ addr: Uint8Array; verified: boolean }>;
+  flags: number;
+}
+
+/**
+ * Write a context into the maps, or bring an existing record up to date:
+ * locator entries added and removed by difference, tags moved, and the
+ * context record replaced last, in one map update, so the data path sees
+ * either the old pair or the new one. Returns the uplink ifindex (0 when the
+ * local locator is on no uplink: such packets are dropped and counted).
+ */
+export function writeContext(maps: DataplaneMaps, st: DataplaneState, r: ContextRecord): number {
+  const prev = maps.ctxGet(r.id);
+  const want = new Map<string, { key: L.Shim6LocKey; flags: number }>();
+  for (const a of r.lsLocal) want.set(`0${formatIPv6(a)}`, { key: { ctxId: r.id, side: L.SIDE_LOCAL, addr: a }, flags: L.LOC_F_VERIFIED });
+  for (const p of r.lsPeer) {
+    want.set(`1${formatIPv6(p.addr)}`, { key: { ctxId: r.id, side: L.SIDE_PEER, addr: p.addr }, flags: p.verified ? L.LOC_F_VERIFIED : 0 });
   }
+  const have = prev ? maps.locs(r.id) : [];
+  for (const w of want.values()) maps.locPut(w.key, { flags: w.flags, pad: 0 });
+  for (const h of have) {
+    if (!want.has(`${h.key.side === L.SIDE_LOCAL ? 0 : 1}${formatIPv6(h.key.addr)}`)) maps.locDel(h.key);
+  }
+  if (!prev) maps.statsReset(r.id);
+  const ifindex = maps.uplinkGet(r.lpLocal)?.ifindex ?? 0;
+  if (prev && prev.ctPeer !== r.ctPeer) maps.ptagDel(prev.ctPeer);
+  maps.ctxPut(r.id, {
+    ulidLocal: r.ulidLocal, ulidPeer: r.ulidPeer, lpLocal: r.lpLocal, lpPeer: r.lpPeer, ctPeer: r.ctPeer, ctLocal: r.ctLocal,
+    ifindex, flags: r.flags, fii: r.fii, pad: 0,
+  });
+  maps.tagPut(r.ctLocal, r.id);
+  maps.ptagPut(r.ctPeer, r.id);
+  maps.ulidPut({ ulidLocal: r.ulidLocal, ulidPeer: r.ulidPeer, fii: r.fii }, r.id);
+  if (!prev) {
+    const ulidLocal = formatIPv6(r.ulidLocal);
+    // Anchor the local ULID on the shim device: an address whose uplink goes
+    // down loses its local route, and the ULID must stay deliverable while its
+    // traffic arrives over another locator. (Removed with the shim device.)
+    sys.run('ip', ['-6', 'addr', 'replace', `${ulidLocal}/128`, 'dev', st.shimDev, 'nodad', 'noprefixroute']);
+    if (r.fii === 0) {
+      // The peer ULID goes through the shim device; the path MTU seen by the
+      // ULP is the uplinks' minus the payload header.
+      sys.run('ip', ['-6', 'route', 'replace', `${formatIPv6(r.ulidPeer)}/128`, 'dev', st.shimDev, 'src', ulidLocal, 'mtu', String(st.mtu), 'table', String(ROUTE_TABLE)]);
+    }
+  }
+  return ifindex;
 }
 
 /** Move a context to another locator pair (what REAP does after exploring). */

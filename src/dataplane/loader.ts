@@ -97,32 +97,27 @@ function ensureShimDevice(shimDev: string, shimPeer: string, mtu: number, gso: G
   return created;
 }
 
-function delUplinkRules(): void {
-  for (let i = 0; i < 1024; i++) {
-    if (!sys.run('ip', ['-6', 'rule', 'del', 'pref', String(UPLINK_RULE_PREF)], { allowFail: true }) && i > 0) {
-      if (!sys.run('ip', ['-6', 'rule', 'show', 'pref', String(UPLINK_RULE_PREF)]).trim()) break;
-    }
-  }
-}
-
 /** Describe every global address of every uplink in shim6_uplink, and give
  * each uplink a routing table (its default route) that marked packets from
- * its addresses use. */
+ * its addresses use. One `ip -batch` for all of it: the agent calls this on
+ * every address change. */
 export function refreshUplinks(maps: DataplaneMaps, uplinks: Array<{ name: string; ifindex: number }>): number {
+  const addrs = uplinks.map((u) => ({ u, gw: sys.defaultGateway(u.name), addrs: sys.globalAddrs(u.name) }));
+  const lines = [`-6 rule flush pref ${UPLINK_RULE_PREF}`];
   maps.uplinkClear();
-  delUplinkRules();
   let n = 0;
-  for (const u of uplinks) {
+  for (const { u, gw, addrs: list } of addrs) {
     const table = String(UPLINK_TABLE_BASE + u.ifindex);
-    const gw = sys.defaultGateway(u.name);
-    sys.run('ip', ['-6', 'route', 'flush', 'table', table], { allowFail: true });
-    if (gw) sys.run('ip', ['-6', 'route', 'replace', 'default', 'via', gw, 'dev', u.name, 'table', table]);
-    for (const a of sys.globalAddrs(u.name)) {
+    lines.push(`-6 route flush table ${table}`);
+    if (gw) lines.push(`-6 route replace default via ${gw} dev ${u.name} table ${table}`);
+    for (const a of list) {
       maps.uplinkPut(parseIPv6(a), { ifindex: u.ifindex, flags: 0 });
-      if (gw) sys.run('ip', ['-6', 'rule', 'add', 'pref', String(UPLINK_RULE_PREF), 'fwmark', MARK, 'from', a, 'lookup', table]);
+      if (gw) lines.push(`-6 rule add pref ${UPLINK_RULE_PREF} fwmark ${MARK} from ${a} lookup ${table}`);
       n++;
     }
   }
+  // flush fails on an empty table: go on past it.
+  sys.ipBatch(lines, { force: true });
   return n;
 }
 
@@ -220,7 +215,7 @@ export function dataplaneDown(pins: PinConfig): { detached: number; removedPins:
   }
   sys.run('ip', ['-6', 'route', 'flush', 'table', String(ROUTE_TABLE)], { allowFail: true });
   sys.run('ip', ['-6', 'rule', 'del', 'pref', String(RULE_PREF)], { allowFail: true });
-  delUplinkRules();
+  sys.run('ip', ['-6', 'rule', 'flush', 'pref', String(UPLINK_RULE_PREF)], { allowFail: true });
   for (const u of st?.uplinks ?? []) {
     sys.run('ip', ['-6', 'route', 'flush', 'table', String(UPLINK_TABLE_BASE + u.ifindex)], { allowFail: true });
   }

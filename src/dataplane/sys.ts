@@ -13,6 +13,18 @@ export function run(cmd: string, args: string[], opts: { allowFail?: boolean } =
   }
 }
 
+/** Run many ip commands in one process (`ip -batch -`); `force` goes on past failures. */
+export function ipBatch(lines: string[], opts: { force?: boolean } = {}): void {
+  if (lines.length === 0) return;
+  try {
+    execFileSync('ip', [...(opts.force ? ['-force'] : []), '-batch', '-'], { input: lines.join('\n') + '\n', encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (err) {
+    if (opts.force) return;
+    const e = err as { stderr?: string; status?: number };
+    throw new Shim6Error('SHIM6_ERR_SYSTEM', `ip -batch: ${(e.stderr ?? '').trim() || `exit ${e.status}`}`);
+  }
+}
+
 export function ipJson<T>(args: string[]): T {
   const out = run('ip', ['-j', ...args]).trim();
   return (out ? JSON.parse(out) : []) as T;

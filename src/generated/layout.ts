@@ -223,6 +223,52 @@ export function decodeShim6CtxStats(buf: Uint8Array, off = 0): Shim6CtxStats {
   };
 }
 
+export interface Shim6Event {
+  type: number;
+  ifindex: number;
+  tsNs: bigint;
+  tag: bigint;
+  cookie: bigint;
+  src: Uint8Array;
+  dst: Uint8Array;
+}
+export const Shim6EventLayout: StructLayout = {
+  name: "shim6_event",
+  size: 64,
+  fields: {
+    type: { offset: 0, size: 4, kind: "u32" },
+    ifindex: { offset: 4, size: 4, kind: "u32" },
+    tsNs: { offset: 8, size: 8, kind: "u64" },
+    tag: { offset: 16, size: 8, kind: "u64" },
+    cookie: { offset: 24, size: 8, kind: "u64" },
+    src: { offset: 32, size: 16, kind: "bytes" },
+    dst: { offset: 48, size: 16, kind: "bytes" },
+  },
+};
+export function encodeShim6Event(v: Shim6Event, buf: Buffer = Buffer.alloc(64), off = 0): Buffer {
+  buf.writeUInt32LE(v.type >>> 0, off + 0);
+  buf.writeUInt32LE(v.ifindex >>> 0, off + 4);
+  buf.writeBigUInt64LE(v.tsNs, off + 8);
+  buf.writeBigUInt64LE(v.tag, off + 16);
+  buf.writeBigUInt64LE(v.cookie, off + 24);
+  copyBytes(buf, off + 32, v.src, 16, "shim6_event.src");
+  copyBytes(buf, off + 48, v.dst, 16, "shim6_event.dst");
+  return buf;
+}
+export function decodeShim6Event(buf: Uint8Array, off = 0): Shim6Event {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < off + 64) throw new RangeError("shim6_event: need 64 bytes");
+  return {
+    type: b.readUInt32LE(off + 0),
+    ifindex: b.readUInt32LE(off + 4),
+    tsNs: b.readBigUInt64LE(off + 8),
+    tag: b.readBigUInt64LE(off + 16),
+    cookie: b.readBigUInt64LE(off + 24),
+    src: Uint8Array.prototype.slice.call(b, off + 32, off + 48),
+    dst: Uint8Array.prototype.slice.call(b, off + 48, off + 64),
+  };
+}
+
 export interface Shim6LocKey {
   ctxId: number;
   side: number;
@@ -375,6 +421,7 @@ export const LAYOUTS: Readonly<Record<string, StructLayout>> = {
   shim6_addr_key: Shim6AddrKeyLayout,
   shim6_ctx: Shim6CtxLayout,
   shim6_ctx_stats: Shim6CtxStatsLayout,
+  shim6_event: Shim6EventLayout,
   shim6_loc_key: Shim6LocKeyLayout,
   shim6_locator: Shim6LocatorLayout,
   shim6_sock_policy: Shim6SockPolicyLayout,

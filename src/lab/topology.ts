@@ -92,6 +92,20 @@ export class Host {
   ctlJson<T>(...args: string[]): T {
     return JSON.parse(this.ctl(...args, '--json')) as T;
   }
+  /** Start shim6d here (uplinks and prefixes of this host by default). */
+  agent(opts: { uplinks?: string[]; prefixes?: string[]; args?: string[]; logLevel?: string } = {}): AgentProcess {
+    const isA = this === this.topo.A;
+    const uplinks = opts.uplinks ?? (isA ? ['a1', 'a2'] : ['b1', 'b2']);
+    const prefixes = opts.prefixes ?? (isA ? ['2001:db8:1:a::/64', '2001:db8:2:a::/64'] : ['2001:db8:1:b::/64', '2001:db8:2:b::/64']);
+    const socket = path.join(this.topo.dir, `${this.ns}.sock`);
+    const args = [
+      path.join(projectRoot(), 'dist', 'src', 'agent', 'main.js'),
+      '--shim-dev', 'shim0', '--uplink', uplinks.join(','), ...prefixes.flatMap((p) => ['--prefix', p]),
+      '--bpffs', this.topo.bpffs, '--run-dir', this.topo.stateDir, '--state-dir', path.join(this.topo.dir, `${this.ns}-state`),
+      '--api-socket', socket, '--log-level', opts.logLevel ?? 'debug', ...(opts.args ?? []),
+    ];
+    return new AgentProcess(this, this.spawn(process.execPath, args), socket);
+  }
   /** rx/tx packet counters of a device. */
   counters(dev: string): { rxPackets: number; txPackets: number; rxBytes: number; txBytes: number } {
     const j = JSON.parse(this.ip('-j', '-s', 'link', 'show', 'dev', dev))[0];
@@ -103,6 +117,51 @@ export class Host {
     const j = JSON.parse(out);
     const k = Object.keys(j)[0];
     return j[k] as Record<string, number>;
+  }
+}
+
+/** A shim6d running in a namespace (Host.agent). */
+export class AgentProcess {
+  readonly logs: Array<Record<string, any>> = [];
+  readonly ready: Promise<Record<string, any>>;
+  readonly exited: Promise<number | null>;
+  stderr = '';
+  constructor(readonly host: Host, readonly child: ChildProcess, readonly socket: string) {
+    let buf = '';
+    let readyResolve!: (r: Record<string, any>) => void, readyReject!: (e: Error) => void;
+    this.ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+    this.ready.catch(() => {});
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i); buf = buf.slice(i + 1);
+        try {
+          const j = JSON.parse(line) as Record<string, any>;
+          this.logs.push(j);
+          if (j.event === 'ready') readyResolve(j);
+        } catch { /* not JSON */ }
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.exited = new Promise((resolve) => child.on('exit', (code, sig) => {
+      readyReject(new Error(`shim6d in ${host.ns} exited (${code ?? sig}) before ready: ${this.stderr}`));
+      resolve(code);
+    }));
+  }
+  /** Log records with this event name. */
+  events(name: string): Array<Record<string, any>> {
+    return this.logs.filter((l) => l.event === name);
+  }
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    // ip netns exec execs node, so the child is the agent itself.
+    this.child.kill(signal);
+    return this.exited;
+  }
+  /** A request on the agent's control socket (ctl with --socket, JSON). */
+  ctlJson<T>(...args: string[]): T {
+    return JSON.parse(this.host.exec(process.execPath, [this.host.topo.ctlPath, '--bpffs', this.host.topo.bpffs, '--state-dir', this.host.topo.stateDir, '--socket', this.socket, ...args, '--json'])) as T;
   }
 }
 

@@ -1,0 +1,680 @@
+// shim6d: the Shim6 agent. It owns the context core (src/context) and does
+// its I/O: a raw socket for protocol 140, a raw ICMPv6 socket for Parameter
+// Problems, the data plane's ring buffer of events, rtnetlink for the host's
+// addresses, the BPF maps (contexts reaching ESTABLISHED are written there),
+// one timer for the core's deadlines, a state file for restarts, and a Unix
+// socket for shim6ctl and applications.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ShimHost, ContextState, type ContextAction, type ContextSnapshot, type LocalLocatorSet } from '../context/index.js';
+import { pinConfig, type PinConfig } from '../dataplane/pins.js';
+import { dataplaneDown, dataplaneUp, refreshUplinks, ROUTE_TABLE, type DataplaneState } from '../dataplane/loader.js';
+import { DataplaneMaps } from '../dataplane/maps.js';
+import { contextDel, writeContext } from '../dataplane/context.js';
+import * as sys from '../dataplane/sys.js';
+import * as L from '../generated/layout.js';
+import { native } from '../native.js';
+import type { Socket as NativeSocket, RingBuffer as NativeRingBuffer, SocketMessage } from '../../native/index.js';
+import { AddressTable, decodeMessages, encodeDumpRequest, isEmptyDiff, RTMGRP_IPV6_IFADDR, RTMGRP_LINK, type NetlinkEvent } from '../netlink/index.js';
+import { formatIpv6, isPayloadHeader } from '../wire/index.js';
+import { parseIpv6 as ipv6OrNull } from '../wire/addr.js';
+import { Shim6Error } from '../errors.js';
+import type { AgentConfig } from './config.js';
+import { ControlError, ControlServer } from './control.js';
+import { loadOrGenerateHbaSet, type StoredHbaSet } from './hba-store.js';
+import { StateStore, type JournalLine, type StateEntry } from './state.js';
+import { localLocatorSet, locatorSetKey } from './locals.js';
+
+/** Context ids the agent allocates; below are left to static contexts (shim6ctl context add). */
+export const AGENT_ID_MIN = 0x4000;
+export const AGENT_ID_MAX = L.MARK_CTX_MASK;
+const IPPROTO_ICMPV6 = 58;
+const ICMP6_PARAM_PROB = 4;
+const IDLE_SWEEP_MS = 60_000;
+
+/** Milliseconds on CLOCK_MONOTONIC: the clock of the data plane's stamps (bpf_ktime_get_ns). */
+export function monoMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const tagText = (t: bigint | null): string | null => (t === null ? null : `0x${t.toString(16)}`);
+
+/** The data plane holds a context exactly in these states (RFC 5533 §11). */
+function held(s: ContextSnapshot): boolean {
+  return (s.state === ContextState.Established || s.state === ContextState.I2bisSent) && s.ctLocal !== null && s.ctPeer !== null;
+}
+
+export interface AgentCounters {
+  rxControl: number;
+  rxPayloadSeen: number;
+  txControl: number;
+  txErrors: number;
+  icmpParamProblems: number;
+  events: Record<string, number>;
+  triggers: number;
+  netlinkResyncs: number;
+  installs: number;
+  installErrors: number;
+}
+
+export class Agent {
+  readonly cfg: AgentConfig;
+  readonly log: Logger;
+  readonly pins: PinConfig;
+  readonly socketPath: string;
+  readonly counters: AgentCounters = {
+    rxControl: 0, rxPayloadSeen: 0, txControl: 0, txErrors: 0, icmpParamProblems: 0, events: {}, triggers: 0,
+    netlinkResyncs: 0, installs: 0, installErrors: 0,
+  };
+
+  #st!: DataplaneState;
+  #maps!: DataplaneMaps;
+  #host!: ShimHost;
+  #hba: StoredHbaSet | null = null;
+  #locals!: LocalLocatorSet;
+  #localsKey = '';
+  #raw: NativeSocket | null = null;
+  #icmp: NativeSocket | null = null;
+  #nl: NativeSocket | null = null;
+  #rb: NativeRingBuffer | null = null;
+  #server: ControlServer | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #store!: StateStore;
+  /** What the state files hold, by CT(local) hex. */
+  readonly #persisted = new Map<string, StateEntry>();
+  readonly #addrs = new AddressTable();
+  readonly #ids = new Map<bigint, number>(); // CT(local) → data-plane context id
+  readonly #uplinkIndexes = new Set<number>();
+  #nlSeq = 100;
+  #dump: { seq: number; kind: 'link' | 'addr'; events: NetlinkEvent[]; resolve: () => void } | null = null;
+  #dumpQueue: Array<{ kind: 'link' | 'addr'; resync: boolean }> = [];
+  #dumpAllDone: (() => void) | null = null;
+  #stopping = false;
+  readonly startedAt = monoMs();
+  #ready = false;
+
+  constructor(cfg: AgentConfig, log: Logger) {
+    this.cfg = cfg;
+    this.log = log;
+    this.pins = pinConfig({ bpffs: cfg.bpffs, stateRoot: cfg.runDir });
+    this.socketPath = cfg.apiSocket ?? path.join(this.pins.stateDir, 'shim6d.sock');
+  }
+
+  get host(): ShimHost {
+    return this.#host;
+  }
+
+  // ------------------------------------------------------------------ start
+
+  async start(): Promise<void> {
+    const t0 = monoMs();
+    const n = native();
+    // 1. The data plane: load it, or re-attach to the pinned maps (contexts kept).
+    this.#st = dataplaneUp(this.pins, { uplinks: [...this.cfg.uplinks], shimDev: this.cfg.shimDev, gso: this.cfg.gso });
+    this.#maps = DataplaneMaps.open(this.pins.pinDir);
+    for (const u of this.#st.uplinks) this.#uplinkIndexes.add(u.ifindex);
+    for (const r of this.cfg.shimRoutes) {
+      // First packets to these destinations pass the shim device, whose program reports them (trigger).
+      sys.run('ip', ['-6', 'route', 'replace', r, 'dev', this.cfg.shimDev, 'mtu', String(this.#st.mtu), 'table', String(ROUTE_TABLE)]);
+    }
+    // 2. The HBA set, and its addresses on the uplinks.
+    if (this.cfg.hba) {
+      const { set, generated, ms } = loadOrGenerateHbaSet(this.cfg.stateDir, this.cfg.prefixes);
+      this.#hba = set;
+      this.log.info({ event: 'hba-set', generated, ms: Math.round(ms), addresses: set.addresses.map(formatIpv6), prefixes: set.prefixes }, generated ? 'generated the HBA set' : 'loaded the HBA set');
+      if (this.cfg.configureAddresses) this.#configureHbaAddresses();
+    }
+    // 3. Sockets: rtnetlink first (the locator set), then Shim6 and ICMPv6.
+    this.#nl = new n.Socket('netlink', 0, (m) => this.#onNetlink(m), { groups: RTMGRP_LINK | RTMGRP_IPV6_IFADDR, rcvbuf: 1 << 20 });
+    await this.#dumpAll(false);
+    this.#locals = this.#computeLocals();
+    this.#localsKey = locatorSetKey(this.#locals);
+    refreshUplinks(this.#maps, this.#st.uplinks);
+    this.#host = new ShimHost({
+      random: (k) => new Uint8Array(crypto.randomBytes(k)),
+      locators: this.#locals,
+      timers: this.cfg.timers,
+    });
+    this.#raw = new n.Socket('raw6', L.NEXTHDR, (m) => this.#onShim6(m), { mark: L.MARK_MAGIC, rcvbuf: 1 << 21 });
+    this.#restore();
+    this.#icmp = new n.Socket('raw6', IPPROTO_ICMPV6, (m) => this.#onIcmp(m), { icmp6Pass: [ICMP6_PARAM_PROB] });
+    this.#rb = new n.RingBuffer(this.#maps.fds.shim6_events, (rec) => this.#onEvent(rec));
+    // 4. The control socket.
+    this.#server = new ControlServer(this.socketPath, (e) => this.log.warn({ err: e }, 'control socket error'));
+    this.#registerMethods(this.#server);
+    await this.#server.listen();
+    this.#idleTimer = setInterval(() => this.#sweepIdle(), IDLE_SWEEP_MS);
+    this.#idleTimer.unref();
+    this.#schedule();
+    this.#ready = true;
+    this.log.info({
+      event: 'ready', ms: Math.round(monoMs() - t0), socket: this.socketPath, uplinks: this.#st.uplinks.map((u) => u.name),
+      locators: this.#locals.locators.map((l) => `${formatIpv6(l.addr)} ${l.method}`), contexts: this.#ids.size,
+    }, 'shim6d ready');
+  }
+
+  #configureHbaAddresses(): void {
+    const hba = this.#hba!;
+    // An HBA goes on the uplink where its prefix is on-link (has an address in it).
+    const rows = sys.ipJson<Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number; family: string; scope: string }> }>>(['-6', 'addr', 'show']);
+    hba.addresses.forEach((a, i) => {
+      const pfx = hex(a.subarray(0, 8));
+      const dev = this.cfg.uplinks.find((u) => rows.find((r) => r.ifname === u)?.addr_info.some((x) => x.family === 'inet6' && x.scope === 'global' && x.prefixlen === 64 && sameHex(x.local, pfx)));
+      if (!dev) {
+        this.log.warn({ event: 'hba-address-unplaced', address: formatIpv6(a), prefix: hba.prefixes[i] }, 'no uplink has this prefix on-link; the address is not configured');
+        return;
+      }
+      sys.run('ip', ['-6', 'addr', 'replace', `${formatIpv6(a)}/64`, 'dev', dev, 'noprefixroute']);
+    });
+  }
+
+  // ------------------------------------------------------------------- stop
+
+  async stop(reason = 'stop'): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#idleTimer) clearInterval(this.#idleTimer);
+    this.#rb?.close();
+    this.#raw?.close();
+    this.#icmp?.close();
+    this.#nl?.close();
+    await this.#server?.close().catch(() => {});
+    if (this.#ready) this.#compact();
+    if (this.cfg.teardownOnExit && this.#ready) {
+      for (const [ct] of [...this.#ids]) this.#uninstall(ct);
+      this.#store.remove();
+      this.#maps.close();
+      dataplaneDown(this.pins);
+    } else {
+      this.#maps?.close();
+    }
+    this.log.info({ event: 'stopped', reason, contexts: this.#ids.size, kept: !this.cfg.teardownOnExit }, 'shim6d stopped');
+  }
+
+  // ----------------------------------------------------------- core driving
+
+  #perform(actions: readonly ContextAction[]): void {
+    this.#persist(actions);
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send':
+          this.#send(a.src, a.dst, a.bytes, a.kind, a.ctLocal);
+          break;
+        case 'context-established':
+          this.#ctxLog(a.ctx).info({ event: 'established', ulidLocal: formatIpv6(a.ctx.ulidLocal), ulidPeer: formatIpv6(a.ctx.ulidPeer), ctPeer: tagText(a.ctx.ctPeer), setupMs: Math.round(monoMs() - a.ctx.createdAt) }, 'context established');
+          this.#sync(a.ctx);
+          break;
+        case 'context-updated':
+          this.#ctxLog(a.ctx).info({ event: 'updated', changes: a.changes, state: a.ctx.state, lp: `${formatIpv6(a.ctx.lpLocal)} -> ${formatIpv6(a.ctx.lpPeer)}` }, 'context updated');
+          this.#sync(a.ctx);
+          break;
+        case 'context-removed':
+          this.#ctxLog(a.ctx).info({ event: 'removed', reason: a.reason }, 'context removed');
+          if (a.ctx.ctLocal !== null) this.#uninstall(a.ctx.ctLocal);
+          break;
+        case 'negative-cache':
+          this.log.info({ event: 'negative-cache', peer: formatIpv6(a.peer), reason: a.reason, forMs: Math.round(a.until - monoMs()) }, 'peer negatively cached');
+          break;
+        case 'reap-message':
+          this.#ctxLog(a.ctx).debug({ event: 'reap-message', msg: a.msg.kind, src: formatIpv6(a.src) }, 'REAP message');
+          break;
+        case 'log': {
+          const fields: Record<string, unknown> = { event: a.event };
+          if (a.reason) fields.reason = a.reason;
+          if (a.ctLocal !== undefined) fields.ct = tagText(a.ctLocal);
+          if (a.detail) fields.detail = a.detail;
+          this.log[a.level](fields, a.event);
+          break;
+        }
+      }
+    }
+  }
+
+  #ctxLog(ctx: ContextSnapshot): Logger {
+    return this.log.child({ ct: tagText(ctx.ctLocal) });
+  }
+
+  #send(src: Uint8Array, dst: Uint8Array, bytes: Uint8Array, kind: string, ct: bigint | null): void {
+    try {
+      this.#raw?.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), Buffer.from(dst), Buffer.from(src));
+      this.counters.txControl++;
+      this.log.debug({ event: 'tx', kind, src: formatIpv6(src), dst: formatIpv6(dst), ct: tagText(ct), len: bytes.length }, 'sent');
+    } catch (err) {
+      this.counters.txErrors++;
+      this.log.warn({ event: 'tx-error', kind, src: formatIpv6(src), dst: formatIpv6(dst), code: (err as { code?: string }).code }, 'sending a control message failed');
+    }
+  }
+
+  #schedule(): void {
+    if (this.#stopping || !this.#host) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const d = this.#host.nextDeadline();
+    if (d === null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#guard('timer', () => this.#perform(this.#host.tick(monoMs())));
+      this.#schedule();
+    }, Math.max(0, Math.ceil(d - monoMs())));
+  }
+
+  /** Run an input handler; nothing from the network may take the agent down. */
+  #guard(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.log.error({ event: 'handler-error', what, err }, 'input handler failed');
+    }
+  }
+
+  #onShim6(m: SocketMessage): void {
+    if (this.#stopping) return;
+    this.#guard('shim6', () => {
+      if (!m.data || !m.src || !m.dst) return;
+      if (m.data.length >= 8 && isPayloadHeader(m.data)) {
+        // Payload the data plane did not take: it reported it on the ring buffer.
+        this.counters.rxPayloadSeen++;
+        return;
+      }
+      this.counters.rxControl++;
+      this.#perform(this.#host.receive(monoMs(), { src: new Uint8Array(m.src), dst: new Uint8Array(m.dst), bytes: new Uint8Array(m.data) }));
+    });
+    this.#schedule();
+  }
+
+  #onIcmp(m: SocketMessage): void {
+    if (this.#stopping) return;
+    this.#guard('icmp', () => {
+      if (!m.data || m.data.length < 8 || m.data[0] !== ICMP6_PARAM_PROB) return;
+      this.counters.icmpParamProblems++;
+      this.#perform(this.#host.icmpParameterProblem(monoMs(), { code: m.data[1], packet: new Uint8Array(m.data.subarray(8)) }));
+    });
+    this.#schedule();
+  }
+
+  #onEvent(rec: Buffer): void {
+    if (this.#stopping) return;
+    this.#guard('event', () => {
+      if (rec.length < 64) return;
+      const ev = L.decodeShim6Event(rec);
+      const name = ev.type === L.EV_NO_CONTEXT ? 'no-context' : ev.type === L.EV_UNKNOWN_TAG ? 'unknown-tag' : ev.type === L.EV_BAD_LOCATOR ? 'bad-locator' : `type-${ev.type}`;
+      this.counters.events[name] = (this.counters.events[name] ?? 0) + 1;
+      const now = monoMs();
+      if (ev.type === L.EV_NO_CONTEXT) {
+        // Deferred context setup (RFC 5533 §7.7): the flow already runs on
+        // the ULIDs; start the exchange at its first packet.
+        this.counters.triggers++;
+        this.#perform(this.#host.trigger(now, { ulidLocal: ev.src, ulidPeer: ev.dst }));
+      } else if (ev.type === L.EV_UNKNOWN_TAG || ev.type === L.EV_BAD_LOCATOR) {
+        this.#perform(this.#host.payloadWithUnknownTag(now, { src: ev.src, dst: ev.dst, tag: ev.tag & BigInt(L.CT_MASK) }));
+      }
+    });
+    this.#schedule();
+  }
+
+  // ---------------------------------------------------------------- rtnetlink
+
+  #onNetlink(m: SocketMessage): void {
+    if (this.#stopping) return;
+    this.#guard('netlink', () => {
+      if (m.error) {
+        // ENOBUFS: the kernel dropped notifications; our view is stale.
+        this.log.warn({ event: 'netlink-overrun', code: m.error }, 'netlink events lost; re-reading addresses');
+        void this.#dumpAll(true);
+        return;
+      }
+      if (!m.data) return;
+      const evs = decodeMessages(new Uint8Array(m.data));
+      const dump = this.#dump;
+      const live: NetlinkEvent[] = [];
+      for (const ev of evs) {
+        if (ev.kind !== 'malformed' && dump && ev.seq === dump.seq) {
+          if (ev.kind === 'done' || ev.kind === 'error') {
+            this.#dump = null;
+            dump.events.push(...live.splice(0));
+            dump.resolve();
+          } else dump.events.push(ev);
+        } else if (ev.kind === 'overrun') {
+          void this.#dumpAll(true);
+        } else if (ev.kind === 'malformed') {
+          this.log.warn({ event: 'netlink-malformed', reason: ev.reason }, 'malformed netlink message');
+        } else live.push(ev);
+      }
+      if (live.length > 0) this.#addressesChanged(this.#addrs.applyAll(live));
+    });
+    this.#schedule();
+  }
+
+  /** Dump links then addresses (one dump at a time per socket). */
+  async #dumpAll(resync: boolean): Promise<void> {
+    if (resync) this.counters.netlinkResyncs++;
+    const events: NetlinkEvent[] = [];
+    for (const kind of ['link', 'addr'] as const) {
+      await new Promise<void>((resolve) => {
+        const seq = ++this.#nlSeq;
+        this.#dump = { seq, kind, events, resolve };
+        try {
+          this.#nl!.send(Buffer.from(encodeDumpRequest(kind, seq)));
+        } catch (err) {
+          this.#dump = null;
+          this.log.error({ event: 'netlink-dump-failed', err }, 'netlink dump request failed');
+          resolve();
+        }
+      });
+    }
+    const diff = resync ? this.#addrs.resync(events) : this.#addrs.applyAll(events);
+    if (this.#host) this.#addressesChanged(diff);
+  }
+
+  #computeLocals(): LocalLocatorSet {
+    return localLocatorSet(this.#addrs.addresses(), this.#uplinkIndexes, this.#hba);
+  }
+
+  #addressesChanged(diff: ReturnType<AddressTable['apply']>): void {
+    if (!this.#host || isEmptyDiff(diff)) return;
+    // Only uplink addresses are locators (the shim device holds ULID anchors).
+    const mine = (l: readonly { ifindex: number }[]) => l.some((a) => this.#uplinkIndexes.has(a.ifindex));
+    if (!mine(diff.added) && !mine(diff.removed) && !mine(diff.changed)) return;
+    const set = this.#computeLocals();
+    const key = locatorSetKey(set);
+    this.log.info({
+      event: 'addresses', added: diff.added.map((a) => a.address), removed: diff.removed.map((a) => a.address), changed: diff.changed.map((a) => a.address),
+    }, 'local addresses changed');
+    // Uplink tables and the locator → uplink map follow the addresses.
+    try {
+      refreshUplinks(this.#maps, this.#st.uplinks);
+    } catch (err) {
+      this.log.error({ event: 'uplinks-refresh-failed', err }, 'refreshing uplink tables failed');
+    }
+    if (key !== this.#localsKey) {
+      this.#locals = set;
+      this.#localsKey = key;
+      this.#perform(this.#host.localLocatorsChanged(monoMs(), set));
+    }
+    // Uplink ifindexes may have moved under unchanged pairs.
+    for (const s of this.#host.contexts()) if (held(s)) this.#sync(s);
+  }
+
+  // ------------------------------------------------------------ data plane
+
+  #allocId(): number {
+    const used = new Set<number>(this.#maps.ctxIds());
+    for (const id of this.#ids.values()) used.add(id);
+    for (let id = AGENT_ID_MIN; id <= AGENT_ID_MAX; id++) if (!used.has(id)) return id;
+    throw new Shim6Error('SHIM6_ERR_EXISTS', 'no free data-plane context id');
+  }
+
+  /** Make the data plane hold exactly what the core says of this context. */
+  #sync(s: ContextSnapshot): void {
+    if (s.ctLocal === null) return;
+    if (!held(s)) {
+      this.#uninstall(s.ctLocal);
+      return;
+    }
+    try {
+      const id = this.#ids.get(s.ctLocal) ?? this.#allocId();
+      this.#ids.set(s.ctLocal, id);
+      const ifindex = writeContext(this.#maps, this.#st, {
+        id,
+        ulidLocal: s.ulidLocal,
+        ulidPeer: s.ulidPeer,
+        fii: s.fii,
+        ctLocal: s.ctLocal,
+        ctPeer: s.ctPeer!,
+        lpLocal: s.lpLocal,
+        lpPeer: s.lpPeer,
+        lsLocal: [s.ulidLocal, ...s.lsLocal.map((l) => l.addr)],
+        lsPeer: [{ addr: s.ulidPeer, verified: true }, ...s.lsPeer.filter((p) => p.verification !== 'failed').map((p) => ({ addr: p.addr, verified: p.usable }))],
+        flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND,
+      });
+      this.counters.installs++;
+      if (ifindex === 0) this.#ctxLog(s).warn({ event: 'no-uplink', lpLocal: formatIpv6(s.lpLocal) }, 'the current local locator is on no uplink');
+    } catch (err) {
+      this.counters.installErrors++;
+      this.#ctxLog(s).error({ event: 'install-failed', err }, 'writing the context into the data plane failed');
+    }
+  }
+
+  #uninstall(ct: bigint): void {
+    const id = this.#ids.get(ct);
+    if (id === undefined) return;
+    this.#ids.delete(ct);
+    try {
+      contextDel(this.#maps, this.#st, id);
+    } catch (err) {
+      if (!(err instanceof Shim6Error && err.code === 'SHIM6_ERR_NOT_FOUND')) this.log.error({ event: 'uninstall-failed', id, err }, 'removing a context from the data plane failed');
+    }
+  }
+
+  #sweepIdle(): void {
+    this.#guard('idle', () => {
+      const nowMs = monoMs();
+      this.#perform(this.#host.teardownIdle(nowMs, (s) => {
+        const id = s.ctLocal === null ? undefined : this.#ids.get(s.ctLocal);
+        if (id === undefined) return undefined;
+        const st = this.#maps.stats(id);
+        const last = st.lastTxNs > st.lastRxNs ? st.lastTxNs : st.lastRxNs;
+        return last > 0n ? Number(last) / 1e6 : undefined;
+      }));
+    });
+    this.#schedule();
+  }
+
+  // --------------------------------------------------------- persistence
+
+  /**
+   * Journal the contexts these actions change before any of them is
+   * performed: an R2 or Update Ack must never leave for state a kill -9
+   * would lose. Data-plane ids are allocated here so the journal has them.
+   */
+  #persist(actions: readonly ContextAction[]): void {
+    const changed = new Map<bigint, ContextSnapshot | null>();
+    for (const a of actions) {
+      if (!('ctx' in a) || a.ctx.ctLocal === null) continue;
+      if (a.type === 'context-established' || a.type === 'context-updated') changed.set(a.ctx.ctLocal, a.ctx);
+      else if (a.type === 'context-removed') changed.set(a.ctx.ctLocal, null);
+    }
+    if (changed.size === 0 || !this.#store) return;
+    const keep = new Set<bigint>();
+    for (const [ct, s] of changed) {
+      if (s !== null && held(s)) {
+        if (!this.#ids.has(ct)) this.#ids.set(ct, this.#allocId());
+        keep.add(ct);
+      }
+    }
+    const recs = new Map(this.#host.exportContexts(keep).map((r) => [BigInt(`0x${r.ctLocal.replace(/^0x/, '')}`), r]));
+    const lines: JournalLine[] = [];
+    for (const ct of changed.keys()) {
+      const key = ct.toString(16);
+      const rec = recs.get(ct);
+      if (rec !== undefined) {
+        const e = { id: this.#ids.get(ct)!, rec };
+        this.#persisted.set(key, e);
+        lines.push({ ct: key, ...e });
+      } else if (this.#persisted.delete(key)) {
+        lines.push({ ct: key, del: true });
+      }
+    }
+    try {
+      this.#store.append(lines);
+      if (this.#store.journalLines > Math.max(1000, 4 * this.#persisted.size)) this.#compact();
+    } catch (err) {
+      this.log.error({ event: 'save-failed', err }, 'writing the context journal failed');
+    }
+  }
+
+  #compact(): void {
+    try {
+      this.#store.compact(this.#persisted);
+    } catch (err) {
+      this.log.error({ event: 'save-failed', err }, 'writing the context state file failed');
+    }
+  }
+
+  /**
+   * After a restart (or kill -9): bring back the contexts of the state files
+   * into the core, rewrite them into the maps, and remove agent contexts the
+   * maps hold that the files do not (one being written when the agent died).
+   * Static contexts (ids below AGENT_ID_MIN) are left alone.
+   */
+  #restore(): void {
+    this.#store = new StateStore(this.pins.stateDir);
+    const saved = this.#store.load((what) => this.log.warn({ event: 'state-problem', what }, 'context state file problem'));
+    if (saved.size > 0) {
+      const list = [...saved.values()];
+      const r = this.#host.importContexts(monoMs(), list.map((e) => e.rec));
+      for (const rej of r.rejected) this.log.warn({ event: 'restore-rejected', ...rej }, 'a saved context was not restored');
+      const idOf = new Map(list.map((e) => [e.rec.ctLocal.replace(/^0x/, ''), e.id]));
+      for (const s of r.restored) {
+        if (s.ctLocal === null) continue;
+        const id = idOf.get(s.ctLocal.toString(16));
+        if (id !== undefined && id >= AGENT_ID_MIN && id <= AGENT_ID_MAX) this.#ids.set(s.ctLocal, id);
+      }
+      this.#perform(r.actions);
+      for (const s of r.restored) this.#sync(s);
+      this.log.info({ event: 'restored', contexts: r.restored.length, rejected: r.rejected.length }, 'contexts restored from the state files');
+    }
+    // Rebuild the persisted view from the core (restored contexts only) and fold the journal.
+    this.#persisted.clear();
+    for (const rec of this.#host.exportContexts()) {
+      const ct = BigInt(`0x${rec.ctLocal.replace(/^0x/, '')}`);
+      const id = this.#ids.get(ct);
+      if (id !== undefined) this.#persisted.set(ct.toString(16), { id, rec });
+    }
+    this.#compact();
+    const mine = new Set(this.#ids.values());
+    for (const id of this.#maps.ctxIds()) {
+      if (id >= AGENT_ID_MIN && !mine.has(id)) {
+        this.log.warn({ event: 'reconcile-removed', id }, 'removing a data-plane context the agent does not know');
+        try { contextDel(this.#maps, this.#st, id); } catch { /* gone */ }
+      }
+    }
+  }
+
+  // --------------------------------------------------------------- views
+
+  contextsView(): ContextView[] {
+    const now = monoMs();
+    return this.#host.contexts().map((s) => {
+      const id = s.ctLocal === null ? undefined : this.#ids.get(s.ctLocal);
+      const dp = id === undefined ? undefined : this.#maps.ctxGet(id);
+      const st = id === undefined ? undefined : this.#maps.stats(id);
+      const age = (t: number | null): number | null => (t === null ? null : Math.round((now - t) / 100) / 10);
+      return {
+        state: s.state,
+        ulidLocal: formatIpv6(s.ulidLocal),
+        ulidPeer: formatIpv6(s.ulidPeer),
+        fii: s.fii,
+        ctLocal: tagText(s.ctLocal),
+        ctPeer: tagText(s.ctPeer),
+        lpLocal: formatIpv6(s.lpLocal),
+        lpPeer: formatIpv6(s.lpPeer),
+        lsLocal: s.lsLocal.map((l) => ({ addr: formatIpv6(l.addr), method: l.method === 0 ? 'none' : l.method === 1 ? 'hba' : 'cga', flags: l.flags, priority: l.priority ?? null, weight: l.weight ?? null })),
+        lsPeer: s.lsPeer.map((p) => ({ addr: formatIpv6(p.addr), verification: p.verification, usable: p.usable, flags: p.flags, priority: p.priority ?? null, weight: p.weight ?? null })),
+        localGeneration: s.localGeneration,
+        peerGeneration: s.peerGeneration,
+        updatePending: s.update !== null,
+        retransmits: s.retransmits,
+        peerKeepaliveTimeout: s.peerKeepaliveTimeout,
+        ageS: age(s.createdAt),
+        stateAgeS: age(s.stateSince),
+        establishedAgoS: age(s.establishedAt),
+        lastControlAgoS: age(s.lastControlAt),
+        dataplane: id === undefined || !dp ? null : {
+          id,
+          uplink: dp.ifindex,
+          shimmed: hex(dp.lpLocal) !== hex(dp.ulidLocal) || hex(dp.lpPeer) !== hex(dp.ulidPeer),
+          txPackets: st!.txPackets.toString(),
+          txBytes: st!.txBytes.toString(),
+          rxPackets: st!.rxPackets.toString(),
+          rxBytes: st!.rxBytes.toString(),
+        },
+      };
+    });
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      pid: process.pid,
+      uptimeS: Math.round((monoMs() - this.startedAt) / 1000),
+      socket: this.socketPath,
+      shimDev: this.#st.shimDev,
+      uplinks: this.#st.uplinks,
+      gso: this.#st.gso,
+      hba: this.#hba ? this.#hba.addresses.map((a, i) => ({ prefix: this.#hba!.prefixes[i], address: formatIpv6(a) })) : null,
+      locators: this.#locals.locators.map((l) => ({ addr: formatIpv6(l.addr), method: l.method, priority: l.priority ?? 0 })),
+      contexts: this.#host.contexts().reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.state]: (acc[s.state] ?? 0) + 1 }), {}),
+      counters: this.counters,
+    };
+  }
+
+  #registerMethods(srv: ControlServer): void {
+    srv.handle('status', () => this.status());
+    srv.handle('contexts', () => this.contextsView());
+    srv.handle('set-pair', (p) => {
+      const ct = parseTagParam(p.ct);
+      const local = addrParam(p.local, 'local');
+      const peer = addrParam(p.peer, 'peer');
+      const r = this.#host.setCurrentPair(monoMs(), ct, { local, peer });
+      if (!r.ok) throw new ControlError(r.reason === 'no-context' ? 'ENOENT' : 'EINVAL', `cannot move context ${tagText(ct)}: ${r.reason}`);
+      this.#perform(r.actions);
+      return this.contextsView().find((c) => c.ctLocal === tagText(ct));
+    });
+  }
+}
+
+export interface ContextView {
+  state: string;
+  ulidLocal: string;
+  ulidPeer: string;
+  fii: number;
+  ctLocal: string | null;
+  ctPeer: string | null;
+  lpLocal: string;
+  lpPeer: string;
+  lsLocal: Array<{ addr: string; method: string; flags: number; priority: number | null; weight: number | null }>;
+  lsPeer: Array<{ addr: string; verification: string; usable: boolean; flags: number; priority: number | null; weight: number | null }>;
+  localGeneration: number | null;
+  peerGeneration: number | null;
+  updatePending: boolean;
+  retransmits: number;
+  peerKeepaliveTimeout: number | null;
+  ageS: number | null;
+  stateAgeS: number | null;
+  establishedAgoS: number | null;
+  lastControlAgoS: number | null;
+  dataplane: { id: number; uplink: number; shimmed: boolean; txPackets: string; txBytes: string; rxPackets: string; rxBytes: string } | null;
+}
+
+function sameHex(text: string, prefixHex: string): boolean {
+  try {
+    return hex(parseAddr(text).subarray(0, 8)) === prefixHex;
+  } catch {
+    return false;
+  }
+}
+
+function parseAddr(text: string): Uint8Array {
+  const a = ipv6OrNull(text);
+  if (!a) throw new ControlError('EINVAL', `not an IPv6 address: '${text}'`);
+  return a;
+}
+
+function addrParam(v: unknown, what: string): Uint8Array {
+  if (typeof v !== 'string') throw new ControlError('EINVAL', `"${what}" must be an IPv6 address string`);
+  return parseAddr(v);
+}
+
+function parseTagParam(v: unknown): bigint {
+  try {
+    if (typeof v === 'string' || typeof v === 'number') {
+      const t = BigInt(v);
+      if (t > 0n && t <= BigInt(L.CT_MASK)) return t;
+    }
+  } catch { /* below */ }
+  throw new ControlError('EINVAL', '"ct" must be a context tag (decimal or 0x-hex, 47 bits)');
+}

@@ -1,0 +1,166 @@
+// shim6d configuration: a JSON file and command-line flags (flags win),
+// validated into one frozen record with defaults. Every error names the
+// offending key so an operator can fix the file without reading code.
+import fs from 'node:fs';
+import { Shim6Error } from '../errors.js';
+import { parseIpv6 } from '../wire/addr.js';
+import { DEFAULT_TIMERS, type TimerConfig } from '../context/consts.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export interface Prefix {
+  readonly text: string;
+  /** The 64-bit prefix (8 octets). */
+  readonly bytes: Uint8Array;
+}
+
+export interface AgentConfig {
+  /** Uplink devices (their global addresses are the host's locators). */
+  readonly uplinks: readonly string[];
+  /** The shim device (a veth pair `<dev>`/`<dev>p`, created when absent). */
+  readonly shimDev: string;
+  readonly gso: 'segment' | 'head';
+  /** /64 prefixes of the host's HBA set (RFC 5535), in Multi-Prefix order. */
+  readonly prefixes: readonly Prefix[];
+  /** Generate (or load) the HBA set for `prefixes` and announce its addresses. */
+  readonly hba: boolean;
+  /** Add the HBA addresses to the uplink on which their prefix is on-link. */
+  readonly configureAddresses: boolean;
+  /** Destinations sent through the shim device (so first packets can trigger contexts). */
+  readonly shimRoutes: readonly string[];
+  /** Persistent state (the HBA set): survives reboots. */
+  readonly stateDir: string;
+  /** bpffs mount and runtime state root (per network namespace below them). */
+  readonly bpffs?: string;
+  readonly runDir?: string;
+  /** The agent's Unix socket (default `<runDir>/<netns>/shim6d.sock`). */
+  readonly apiSocket?: string;
+  readonly timers: TimerConfig;
+  readonly logLevel: LogLevel;
+  /** On SIGTERM: keep contexts and the data plane (default) or remove them. */
+  readonly teardownOnExit: boolean;
+}
+
+export interface ConfigInput {
+  uplinks?: unknown;
+  shimDev?: unknown;
+  gso?: unknown;
+  prefixes?: unknown;
+  hba?: unknown;
+  configureAddresses?: unknown;
+  shimRoutes?: unknown;
+  stateDir?: unknown;
+  bpffs?: unknown;
+  runDir?: unknown;
+  apiSocket?: unknown;
+  timers?: unknown;
+  logLevel?: unknown;
+  teardownOnExit?: unknown;
+}
+
+const KNOWN = new Set<keyof ConfigInput>([
+  'uplinks', 'shimDev', 'gso', 'prefixes', 'hba', 'configureAddresses', 'shimRoutes', 'stateDir',
+  'bpffs', 'runDir', 'apiSocket', 'timers', 'logLevel', 'teardownOnExit',
+]);
+
+function bad(key: string, why: string): never {
+  throw new Shim6Error('SHIM6_ERR_USAGE', `config: ${key}: ${why}`);
+}
+
+function strings(key: string, v: unknown): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x.length > 0)) bad(key, 'must be a list of non-empty strings');
+  return v as string[];
+}
+
+function bool(key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') bad(key, 'must be true or false');
+  return v;
+}
+
+function str(key: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) bad(key, 'must be a non-empty string');
+  return v;
+}
+
+export function parsePrefix(text: string, key = 'prefixes'): Prefix {
+  const m = /^([0-9a-fA-F:.]+)\/(\d+)$/.exec(text);
+  if (!m) bad(key, `'${text}' is not an IPv6 prefix (2001:db8:1::/64)`);
+  if (m[2] !== '64') bad(key, `'${text}': HBA prefixes are /64 (RFC 5535)`);
+  const a = parseIpv6(m[1]);
+  if (a === null) bad(key, `'${text}' is not an IPv6 prefix`);
+  if (a.subarray(8).some((b) => b !== 0)) bad(key, `'${text}' has bits set beyond /64`);
+  return { text: `${m[1]}/64`, bytes: a.slice(0, 8) };
+}
+
+function routePrefix(text: string): string {
+  const m = /^([0-9a-fA-F:.]+)\/(\d+)$/.exec(text);
+  if (!m || parseIpv6(m[1]) === null || Number(m[2]) > 128) bad('shimRoutes', `'${text}' is not an IPv6 prefix`);
+  return text;
+}
+
+function timers(v: unknown): TimerConfig {
+  if (v === undefined) return DEFAULT_TIMERS;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) bad('timers', 'must be an object of millisecond values');
+  const out: Record<string, number> = { ...DEFAULT_TIMERS };
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (!(k in DEFAULT_TIMERS)) bad(`timers.${k}`, `unknown timer (known: ${Object.keys(DEFAULT_TIMERS).join(', ')})`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) bad(`timers.${k}`, 'must be a number of milliseconds > 0');
+    out[k] = x;
+  }
+  return out as unknown as TimerConfig;
+}
+
+/** Merge the file's settings and the flags' (flags win) and validate. */
+export function resolveConfig(file: ConfigInput, flags: ConfigInput): AgentConfig {
+  for (const k of Object.keys(file)) if (!KNOWN.has(k as keyof ConfigInput)) bad(k, `unknown key (known: ${[...KNOWN].join(', ')})`);
+  const pick = <K extends keyof ConfigInput>(k: K): unknown => (flags[k] !== undefined ? flags[k] : file[k]);
+  const uplinks = strings('uplinks', pick('uplinks') ?? []);
+  if (uplinks.length === 0) bad('uplinks', 'at least one uplink device is needed (--uplink DEV)');
+  const gso = pick('gso') ?? 'segment';
+  if (gso !== 'segment' && gso !== 'head') bad('gso', "must be 'segment' or 'head'");
+  const prefixes = strings('prefixes', pick('prefixes') ?? []).map((p) => parsePrefix(p));
+  const keys = new Set(prefixes.map((p) => Buffer.from(p.bytes).toString('hex')));
+  if (keys.size !== prefixes.length) bad('prefixes', 'must be distinct');
+  const hba = pick('hba') === undefined ? prefixes.length > 0 : bool('hba', pick('hba'));
+  if (hba && prefixes.length === 0) bad('prefixes', 'HBA needs at least one /64 prefix (--prefix P)');
+  const logLevel = pick('logLevel') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) bad('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const shimDev = str('shimDev', pick('shimDev') ?? 'shim6');
+  if (shimDev.length > 14) bad('shimDev', 'at most 14 characters (the veth peer is <dev>p)');
+  if (uplinks.includes(shimDev)) bad('shimDev', 'cannot also be an uplink');
+  const opt = (k: 'bpffs' | 'runDir' | 'apiSocket'): string | undefined => (pick(k) === undefined ? undefined : str(k, pick(k)));
+  return Object.freeze({
+    uplinks,
+    shimDev,
+    gso,
+    prefixes,
+    hba,
+    configureAddresses: pick('configureAddresses') === undefined ? true : bool('configureAddresses', pick('configureAddresses')),
+    shimRoutes: strings('shimRoutes', pick('shimRoutes') ?? ['2000::/3']).map(routePrefix),
+    stateDir: str('stateDir', pick('stateDir') ?? '/var/lib/shim6'),
+    bpffs: opt('bpffs'),
+    runDir: opt('runDir'),
+    apiSocket: opt('apiSocket'),
+    timers: timers(pick('timers')),
+    logLevel: logLevel as LogLevel,
+    teardownOnExit: pick('teardownOnExit') === undefined ? false : bool('teardownOnExit', pick('teardownOnExit')),
+  });
+}
+
+export function readConfigFile(path: string): ConfigInput {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Shim6Error('SHIM6_ERR_NOT_FOUND', `config file ${path}: ${(err as Error).message}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new Shim6Error('SHIM6_ERR_USAGE', `config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Shim6Error('SHIM6_ERR_USAGE', `config file ${path} must hold a JSON object`);
+  return v as ConfigInput;
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// shim6d: the Shim6 agent (see agent.ts). Flags override the config file.
+import { Command, CommanderError } from 'commander';
+import { pino } from 'pino';
+import { EXIT_CODES, Shim6Error } from '../errors.js';
+import { Agent } from './agent.js';
+import { readConfigFile, resolveConfig, type ConfigInput } from './config.js';
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+interface Flags {
+  config?: string;
+  uplink?: string[];
+  shimDev?: string;
+  gso?: string;
+  prefix?: string[];
+  hba?: boolean;
+  configureAddresses?: boolean;
+  shimRoute?: string[];
+  stateDir?: string;
+  runDir?: string;
+  bpffs?: string;
+  apiSocket?: string;
+  logLevel?: string;
+  teardownOnExit?: boolean;
+  checkConfig?: boolean;
+}
+
+export function buildProgram(): Command {
+  return new Command('shim6d')
+    .description('The Shim6 agent: establishes Shim6 contexts (RFC 5533) with peers, keeps locator lists current, and drives the BPF data plane.')
+    .version('0.1.0')
+    .option('-c, --config <file>', 'JSON configuration file (keys as in the README); flags override it')
+    .option('-u, --uplink <dev>', 'uplink device, repeatable or comma-separated', collect)
+    .option('--shim-dev <name>', 'shim device (veth pair <name>/<name>p)', undefined)
+    .option('--gso <mode>', "how payload headers meet GSO: 'segment' (default) or 'head'")
+    .option('-p, --prefix <prefix/64>', 'HBA prefix, repeatable, in Multi-Prefix order', collect)
+    .option('--no-hba', 'do not generate an HBA set (contexts run on the ULIDs only)')
+    .option('--no-configure-addresses', 'do not add the HBA addresses to the uplinks')
+    .option('--shim-route <prefix>', 'destinations routed through the shim device (default 2000::/3)', collect)
+    .option('--state-dir <dir>', 'persistent state: the HBA set (default /var/lib/shim6)')
+    .option('--run-dir <dir>', 'runtime state root (default /run/shim6, env SHIM6_STATE_DIR)')
+    .option('--bpffs <path>', 'bpffs mount (default /sys/fs/bpf, env SHIM6_BPFFS)')
+    .option('--api-socket <path>', 'Unix socket for shim6ctl and applications (default <run-dir>/<netns>/shim6d.sock)')
+    .option('--log-level <level>', 'trace, debug, info (default), warn, error, silent')
+    .option('--teardown-on-exit', 'on SIGTERM remove contexts and the data plane (default: keep them for the next start)')
+    .option('--check-config', 'validate the configuration, print it as JSON and exit')
+    .addHelpText('after', `
+Signals: SIGTERM/SIGINT stop cleanly (contexts and data plane are kept unless
+--teardown-on-exit); after a crash or kill -9 the next start restores the
+contexts from <run-dir>/<netns>/contexts.json and the pinned maps.
+
+Example:
+  shim6d --uplink eth0,eth1 --prefix 2001:db8:1:a::/64 --prefix 2001:db8:2:a::/64`)
+    .showHelpAfterError()
+    .exitOverride();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_CODES.SHIM6_ERR_USAGE;
+    throw err;
+  }
+  const f = program.opts<Flags>();
+  const flags: ConfigInput = {
+    uplinks: f.uplink,
+    shimDev: f.shimDev,
+    gso: f.gso,
+    prefixes: f.prefix,
+    // commander sets negatable flags to true by default: only 'false' is an explicit flag.
+    hba: f.hba === false ? false : undefined,
+    configureAddresses: f.configureAddresses === false ? false : undefined,
+    shimRoutes: f.shimRoute,
+    stateDir: f.stateDir,
+    runDir: f.runDir,
+    bpffs: f.bpffs,
+    apiSocket: f.apiSocket,
+    logLevel: f.logLevel,
+    teardownOnExit: f.teardownOnExit,
+  };
+  const cfg = resolveConfig(f.config ? readConfigFile(f.config) : {}, flags);
+  if (f.checkConfig) {
+    process.stdout.write(JSON.stringify({ ...cfg, prefixes: cfg.prefixes.map((p) => p.text) }, null, 2) + '\n');
+    return 0;
+  }
+  // Synchronous writes: a record is out before the next input is handled, and
+  // nothing is lost on kill -9 (journald or a pipe reads stdout).
+  const log = pino({ level: cfg.logLevel, base: { pid: process.pid, name: 'shim6d' } }, pino.destination({ dest: 1, sync: true }));
+  const agent = new Agent(cfg, log);
+  let stopping = false;
+  const stop = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    agent.stop(sig).then(() => process.exit(0), (err) => {
+      log.error({ err }, 'stop failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('uncaughtException', (err) => {
+    // A bug, not input: log it with the stack and keep serving (inputs are guarded).
+    log.fatal({ err }, 'uncaught exception');
+  });
+  await agent.start();
+  return -1; // keep running
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) main(process.argv).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    const e = err as Shim6Error;
+    process.stderr.write(`shim6d: ${e.message ?? String(err)}\n`);
+    process.exit(e instanceof Shim6Error ? EXIT_CODES[e.code] : 70);
+  },
+);
