@@ -25,6 +25,7 @@ import { ControlError, ControlServer } from './control.js';
 import { loadOrGenerateHbaSet, type StoredHbaSet } from './hba-store.js';
 import { StateStore, type JournalLine, type StateEntry } from './state.js';
 import { localLocatorSet, locatorSetKey } from './locals.js';
+import { ReapDriver, type ReapView } from './reap.js';
 
 /** Context ids the agent allocates; below are left to static contexts (shim6ctl context add). */
 export const AGENT_ID_MIN = 0x4000;
@@ -83,6 +84,7 @@ export class Agent {
   #timer: NodeJS.Timeout | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   #store!: StateStore;
+  #reap!: ReapDriver;
   /** What the state files hold, by CT(local) hex. */
   readonly #persisted = new Map<string, StateEntry>();
   readonly #addrs = new AddressTable();
@@ -137,6 +139,16 @@ export class Agent {
       random: (k) => new Uint8Array(crypto.randomBytes(k)),
       locators: this.#locals,
       timers: this.cfg.timers,
+    });
+    this.#reap = new ReapDriver(this.cfg.reap, {
+      send: (src, dst, bytes, kind, ct) => this.#send(src, dst, bytes, kind, ct),
+      switchPair: (ct, pair, reason) => {
+        const r = this.#host.setCurrentPair(monoMs(), ct, pair);
+        if (r.ok) this.#perform(r.actions);
+        else this.log.warn({ event: 'switch-refused', ct: tagText(ct), reason: r.reason, why: reason }, 'the core refused REAP\'s pair');
+      },
+      sample: (ct) => this.#sample(ct),
+      log: (level, fields, msg) => this.log[level](fields, msg),
     });
     this.#raw = new n.Socket('raw6', L.NEXTHDR, (m) => this.#onShim6(m), { mark: L.MARK_MAGIC, rcvbuf: 1 << 21 });
     this.#restore();
@@ -205,7 +217,7 @@ export class Agent {
           this.#send(a.src, a.dst, a.bytes, a.kind, a.ctLocal);
           break;
         case 'context-established':
-          this.#ctxLog(a.ctx).info({ event: 'established', ulidLocal: formatIpv6(a.ctx.ulidLocal), ulidPeer: formatIpv6(a.ctx.ulidPeer), ctPeer: tagText(a.ctx.ctPeer), setupMs: Math.round(monoMs() - a.ctx.createdAt) }, 'context established');
+          this.#ctxLog(a.ctx).info({ event: 'established', ulidLocal: formatIpv6(a.ctx.ulidLocal), ulidPeer: formatIpv6(a.ctx.ulidPeer), ctPeer: tagText(a.ctx.ctPeer), setupMs: Math.round(monoMs() - a.ctx.createdAt), mono: monoMs() }, 'context established');
           this.#sync(a.ctx);
           break;
         case 'context-updated':
@@ -220,7 +232,7 @@ export class Agent {
           this.log.info({ event: 'negative-cache', peer: formatIpv6(a.peer), reason: a.reason, forMs: Math.round(a.until - monoMs()) }, 'peer negatively cached');
           break;
         case 'reap-message':
-          this.#ctxLog(a.ctx).debug({ event: 'reap-message', msg: a.msg.kind, src: formatIpv6(a.src) }, 'REAP message');
+          if (a.ctx.ctLocal !== null) this.#reap.receive(monoMs(), a.ctx.ctLocal, a.msg, { src: a.src, dst: a.dst });
           break;
         case 'log': {
           const fields: Record<string, unknown> = { event: a.event };
@@ -250,14 +262,15 @@ export class Agent {
   }
 
   #schedule(): void {
-    if (this.#stopping || !this.#host) return;
+    if (this.#stopping || !this.#host || !this.#reap) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    const d = this.#host.nextDeadline();
-    if (d === null) return;
+    const d = Math.min(this.#host.nextDeadline() ?? Infinity, this.#reap.nextDeadline());
+    if (d === Infinity) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#guard('timer', () => this.#perform(this.#host.tick(monoMs())));
+      this.#guard('reap', () => this.#reap.tick(monoMs()));
       this.#schedule();
     }, Math.max(0, Math.ceil(d - monoMs())));
   }
@@ -308,6 +321,7 @@ export class Agent {
         // Deferred context setup (RFC 5533 §7.7): the flow already runs on
         // the ULIDs; start the exchange at its first packet.
         this.counters.triggers++;
+        this.log.debug({ event: 'trigger', ulidLocal: formatIpv6(ev.src), ulidPeer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'first packet of a ULID pair');
         this.#perform(this.#host.trigger(now, { ulidLocal: ev.src, ulidPeer: ev.dst }));
       } else if (ev.type === L.EV_UNKNOWN_TAG || ev.type === L.EV_BAD_LOCATOR) {
         this.#perform(this.#host.payloadWithUnknownTag(now, { src: ev.src, dst: ev.dst, tag: ev.tag & BigInt(L.CT_MASK) }));
@@ -432,6 +446,7 @@ export class Agent {
         flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND,
       });
       this.counters.installs++;
+      if (s.state === ContextState.Established) this.#reap.sync(monoMs(), s, this.#locals);
       if (ifindex === 0) this.#ctxLog(s).warn({ event: 'no-uplink', lpLocal: formatIpv6(s.lpLocal) }, 'the current local locator is on no uplink');
     } catch (err) {
       this.counters.installErrors++;
@@ -440,6 +455,7 @@ export class Agent {
   }
 
   #uninstall(ct: bigint): void {
+    this.#reap?.remove(ct);
     const id = this.#ids.get(ct);
     if (id === undefined) return;
     this.#ids.delete(ct);
@@ -448,6 +464,17 @@ export class Agent {
     } catch (err) {
       if (!(err instanceof Shim6Error && err.code === 'SHIM6_ERR_NOT_FOUND')) this.log.error({ event: 'uninstall-failed', id, err }, 'removing a context from the data plane failed');
     }
+  }
+
+  /** Payload counters and stamps of a context, on the agent's clock (ms). */
+  #sample(ct: bigint): { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } | null {
+    const id = this.#ids.get(ct);
+    if (id === undefined) return null;
+    const st = this.#maps.stats(id);
+    const out: { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } = { txPackets: st.txPackets, rxPackets: st.rxPackets };
+    if (st.lastTxNs > 0n) out.lastTx = Number(st.lastTxNs) / 1e6;
+    if (st.lastRxNs > 0n) out.lastRx = Number(st.lastRxNs) / 1e6;
+    return out;
   }
 
   #sweepIdle(): void {
@@ -584,6 +611,7 @@ export class Agent {
         stateAgeS: age(s.stateSince),
         establishedAgoS: age(s.establishedAt),
         lastControlAgoS: age(s.lastControlAt),
+        reap: s.ctLocal === null ? null : this.#reap.view(s.ctLocal),
         dataplane: id === undefined || !dp ? null : {
           id,
           uplink: dp.ifindex,
@@ -615,6 +643,19 @@ export class Agent {
   #registerMethods(srv: ControlServer): void {
     srv.handle('status', () => this.status());
     srv.handle('contexts', () => this.contextsView());
+    srv.handle('probe', (p) => {
+      const ct = parseTagParam(p.ct);
+      if (!this.#reap.feedback(monoMs(), ct, 'app')) throw new ControlError('ENOENT', `no established context ${tagText(ct)}`);
+      this.#schedule();
+      return this.contextsView().find((c) => c.ctLocal === tagText(ct));
+    });
+    srv.handle('remove', (p) => {
+      const ct = parseTagParam(p.ct);
+      if (!this.#host.context({ ctLocal: ct })) throw new ControlError('ENOENT', `no context ${tagText(ct)}`);
+      this.#perform(this.#host.removeContext(monoMs(), { ctLocal: ct }));
+      this.#schedule();
+      return { removed: tagText(ct) };
+    });
     srv.handle('set-pair', (p) => {
       const ct = parseTagParam(p.ct);
       const local = addrParam(p.local, 'local');
@@ -647,6 +688,7 @@ export interface ContextView {
   stateAgeS: number | null;
   establishedAgoS: number | null;
   lastControlAgoS: number | null;
+  reap: ReapView | null;
   dataplane: { id: number; uplink: number; shimmed: boolean; txPackets: string; txBytes: string; rxPackets: string; rxBytes: string } | null;
 }
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { Shim6Error } from '../errors.js';
 import { parseIpv6 } from '../wire/addr.js';
 import { DEFAULT_TIMERS, type TimerConfig } from '../context/consts.js';
+import type { ReapConfig } from './reap.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -40,6 +41,8 @@ export interface AgentConfig {
   readonly logLevel: LogLevel;
   /** On SIGTERM: keep contexts and the data plane (default) or remove them. */
   readonly teardownOnExit: boolean;
+  /** REAP (RFC 5534) defaults for every context. */
+  readonly reap: ReapConfig;
 }
 
 export interface ConfigInput {
@@ -57,11 +60,12 @@ export interface ConfigInput {
   timers?: unknown;
   logLevel?: unknown;
   teardownOnExit?: unknown;
+  reap?: unknown;
 }
 
 const KNOWN = new Set<keyof ConfigInput>([
   'uplinks', 'shimDev', 'gso', 'prefixes', 'hba', 'configureAddresses', 'shimRoutes', 'stateDir',
-  'bpffs', 'runDir', 'apiSocket', 'timers', 'logLevel', 'teardownOnExit',
+  'bpffs', 'runDir', 'apiSocket', 'timers', 'logLevel', 'teardownOnExit', 'reap',
 ]);
 
 function bad(key: string, why: string): never {
@@ -111,6 +115,38 @@ function timers(v: unknown): TimerConfig {
   return out as unknown as TimerConfig;
 }
 
+const REAP_KEYS = ['sendTimeoutMs', 'hotStandby', 'failback', 'failbackHoldMs', 'sampleMs'] as const;
+
+function reap(file: unknown, flags: unknown): ReapConfig {
+  const merged: Record<string, unknown> = {};
+  for (const [src, v] of [['file', file], ['flags', flags]] as const) {
+    if (v === undefined) continue;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) bad('reap', 'must be an object');
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (!(REAP_KEYS as readonly string[]).includes(k)) bad(`reap.${k}`, `unknown key (known: ${REAP_KEYS.join(', ')})`);
+      if (x !== undefined) merged[k] = x;
+    }
+    void src;
+  }
+  const ms = (k: string, min: number, max: number): number | undefined => {
+    const x = merged[k];
+    if (x === undefined) return undefined;
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max) bad(`reap.${k}`, `must be a number of milliseconds in ${min}..${max}`);
+    return x;
+  };
+  const flag = (k: string): boolean | undefined => (merged[k] === undefined ? undefined : bool(`reap.${k}`, merged[k]));
+  const out: { -readonly [K in keyof ReapConfig]: ReapConfig[K] } = { sampleMs: ms('sampleMs', 10, 10_000) ?? 200 };
+  const st = ms('sendTimeoutMs', 100, 3_600_000);
+  if (st !== undefined) out.sendTimeoutMs = st;
+  const hs = flag('hotStandby');
+  if (hs !== undefined) out.hotStandby = hs;
+  const fb = flag('failback');
+  if (fb !== undefined) out.failback = fb;
+  const fh = ms('failbackHoldMs', 0, 3_600_000);
+  if (fh !== undefined) out.failbackHoldMs = fh;
+  return Object.freeze(out);
+}
+
 /** Merge the file's settings and the flags' (flags win) and validate. */
 export function resolveConfig(file: ConfigInput, flags: ConfigInput): AgentConfig {
   for (const k of Object.keys(file)) if (!KNOWN.has(k as keyof ConfigInput)) bad(k, `unknown key (known: ${[...KNOWN].join(', ')})`);
@@ -145,6 +181,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): AgentConfi
     timers: timers(pick('timers')),
     logLevel: logLevel as LogLevel,
     teardownOnExit: pick('teardownOnExit') === undefined ? false : bool('teardownOnExit', pick('teardownOnExit')),
+    reap: reap(file.reap, flags.reap),
   });
 }
 

@@ -26,6 +26,10 @@ interface Flags {
   logLevel?: string;
   teardownOnExit?: boolean;
   checkConfig?: boolean;
+  sendTimeout?: string;
+  hotStandby?: boolean;
+  failback?: boolean;
+  reapSample?: string;
 }
 
 export function buildProgram(): Command {
@@ -45,6 +49,10 @@ export function buildProgram(): Command {
     .option('--bpffs <path>', 'bpffs mount (default /sys/fs/bpf, env SHIM6_BPFFS)')
     .option('--api-socket <path>', 'Unix socket for shim6ctl and applications (default <run-dir>/<netns>/shim6d.sock)')
     .option('--log-level <level>', 'trace, debug, info (default), warn, error, silent')
+    .option('--send-timeout <ms>', 'REAP Send Timeout for every context (default 15000, RFC 5534)')
+    .option('--hot-standby', 'REAP: keep an alternate locator pair verified in advance')
+    .option('--no-failback', 'REAP: stay on the new pair after a failure instead of returning when the old one works again')
+    .option('--reap-sample <ms>', 'how often data-plane counters are read for REAP (default 200)')
     .option('--teardown-on-exit', 'on SIGTERM remove contexts and the data plane (default: keep them for the next start)')
     .option('--check-config', 'validate the configuration, print it as JSON and exit')
     .addHelpText('after', `
@@ -56,6 +64,21 @@ Example:
   shim6d --uplink eth0,eth1 --prefix 2001:db8:1:a::/64 --prefix 2001:db8:2:a::/64`)
     .showHelpAfterError()
     .exitOverride();
+}
+
+function num(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Shim6Error('SHIM6_ERR_USAGE', `${what}: not a number: '${v}'`);
+  return n;
+}
+
+function reapFlags(f: Flags): Record<string, unknown> | undefined {
+  const r: Record<string, unknown> = {};
+  if (f.sendTimeout !== undefined) r.sendTimeoutMs = num(f.sendTimeout, '--send-timeout');
+  if (f.hotStandby) r.hotStandby = true;
+  if (f.failback === false) r.failback = false;
+  if (f.reapSample !== undefined) r.sampleMs = num(f.reapSample, '--reap-sample');
+  return Object.keys(r).length ? r : undefined;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -82,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     apiSocket: f.apiSocket,
     logLevel: f.logLevel,
     teardownOnExit: f.teardownOnExit,
+    reap: reapFlags(f),
   };
   const cfg = resolveConfig(f.config ? readConfigFile(f.config) : {}, flags);
   if (f.checkConfig) {

@@ -207,6 +207,11 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         out(`  peer tag ${c.ctPeer ?? '-'}   pair ${c.lpLocal} -> ${c.lpPeer}   age ${ageText(c.ageS)}   in state ${ageText(c.stateAgeS)}   last control ${ageText(c.lastControlAgoS)} ago${c.updatePending ? '   update pending' : ''}`);
         out(`  local:  ${c.lsLocal.map((l) => `${l.addr} (${l.method})`).join(', ') || '-'}`);
         out(`  peer:   ${c.lsPeer.map((p) => `${p.addr} (${p.verification}${p.usable ? '' : ', unusable'})`).join(', ') || '-'}`);
+        if (c.reap) {
+          const r = c.reap;
+          out(`  REAP: ${r.state}, send timeout ${r.sendTimeoutMs} ms${r.hotStandby ? ', hot standby' : ''}, standby ${r.standby ? `${r.standby.local} -> ${r.standby.peer}` : '-'}, probes ${r.probesSent} sent/${r.probesReceived} received, failures ${r.failures}`);
+          if (r.lastSwitch) out(`  last switch: ${r.lastSwitch.reason} to ${r.lastSwitch.to.local} -> ${r.lastSwitch.to.peer}`);
+        }
         if (c.dataplane) out(`  data plane: id ${c.dataplane.id}, uplink ${c.dataplane.uplink}, ${c.dataplane.shimmed ? 'shimmed' : 'on the ULIDs'}, tx ${c.dataplane.txPackets} pkts/${c.dataplane.txBytes} B, rx ${c.dataplane.rxPackets} pkts/${c.dataplane.rxBytes} B`);
       }
     });
@@ -222,6 +227,22 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       out(`shim device ${s.shimDev}, gso ${s.gso}, uplinks ${(s.uplinks as Array<{ name: string }>).map((u) => u.name).join(', ')}`);
       out(`locators: ${loc || '-'}`);
       out(`contexts: ${Object.entries(s.contexts as Record<string, number>).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
+    });
+  program.command('probe')
+    .description('start a REAP exploration of a context now (as negative feedback would)')
+    .argument('<ct>', 'local context tag (0x-hex or decimal)')
+    .option('--json', 'machine-readable output')
+    .action(async function (this: Command, ct: string, o: { json?: boolean }) {
+      const r = await controlRequest<ContextView>(agentSocket(this), 'probe', { ct });
+      out(o.json ? toJson(r) : `context ${r.ctLocal}: REAP ${r.reap?.state ?? '-'}, pair ${r.lpLocal} -> ${r.lpPeer}`);
+    });
+  agent.command('remove')
+    .description('discard a context (both ends should: the peer keeps its own until it idles out)')
+    .argument('<ct>', 'local context tag (0x-hex or decimal)')
+    .option('--json', 'machine-readable output')
+    .action(async function (this: Command, ct: string, o: { json?: boolean }) {
+      const r = await controlRequest<{ removed: string }>(agentSocket(this), 'remove', { ct });
+      out(o.json ? toJson(r) : `context ${r.removed} removed`);
     });
   agent.command('set-pair')
     .description('move a context to another locator pair (verified peer locators only)')

@@ -161,6 +161,8 @@ export class ReapContext {
 
   #now: number;
   #out: ReapAction[] = [];
+  /** When the current state was entered: payload sent before that was sent on an old pair. */
+  #stateSince = -Infinity;
 
   constructor(init: ReapContextInit) {
     if (!isContextTag(init.peerContextTag)) throw usage('peerContextTag must be a 47-bit bigint');
@@ -408,7 +410,10 @@ export class ReapContext {
   }
 
   #startSendTimer(at: number): void {
-    this.#sendTimer = at + this.#jittered(this.#o.sendTimeout);
+    // A send sampled late may predate the current state (sent while exploring,
+    // on a pair since abandoned): its answer was never due, so the timer runs
+    // from the transition.
+    this.#sendTimer = Math.max(at, this.#stateSince) + this.#jittered(this.#o.sendTimeout);
   }
 
   #startKeepaliveTimer(at: number): void {
@@ -448,6 +453,7 @@ export class ReapContext {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
+    this.#stateSince = this.#now;
     this.#out.push({ type: 'state', from, to });
     if (to === 'Operational') {
       this.#probe = null;

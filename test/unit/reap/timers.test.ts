@@ -11,7 +11,8 @@ import {
   MAX_PROBE_TIMEOUT_MS,
 } from '../../../src/reap/index.js';
 import { hex } from '../wire/helpers.js';
-import { A1, B1, B2, CT_A, Traffic, makeCtx, peerKeepalive, probes, runUntil, seededFloat, wire } from './helpers.js';
+import { A1, B1, B2, CT_A, Traffic, inState, makeCtx, peerKeepalive, peerProbe, probes, runUntil, seededFloat, wire } from './helpers.js';
+import { ProbeState } from '../../../src/wire/index.js';
 
 const ST = 15_000;
 
@@ -29,6 +30,19 @@ describe('Send Timeout', () => {
     expect(ctx.nextDeadline()).toBe(1000 + ST);
     expect(ctx.tick(1000 + ST - 1)).toEqual([]);
     expect(ctx.tick(1000 + ST).map((a) => a.type)).toEqual(['state', 'path-failed', 'send-probe']);
+  });
+
+  it('a send sampled after an exploration ended but stamped before it starts the timer at the transition', () => {
+    // The data plane's last-sent stamp can predate the return to Operational
+    // (a retransmission into the dead path): the Send Timer must not count
+    // time spent exploring, or a fresh pair fails on a stale packet.
+    const { ctx, t } = inState('Exploring', {}, 1000);
+    const { msg, via } = peerProbe(ProbeState.Operational, B1, A1, 84);
+    ctx.receive(t + 2000, msg, via);
+    expect(ctx.state).toBe('Operational');
+    ctx.observe(t + 2100, new Traffic().send(t + 1500).sample());
+    expect(ctx.nextDeadline()).toBe(t + 2000 + ST);
+    expect(ctx.tick(t + 1500 + ST)).toEqual([]);
   });
 
   it('does not fire when something came back within Send Timeout', () => {

@@ -1,0 +1,268 @@
+// REAP in the agent: one ReapContext per data-plane context, driven by the
+// data plane's per-context counters and stamps (sampled, never per packet),
+// by the Keepalives and Probes the context core hands over, and by one
+// timer shared with the core. Its decisions come back as callbacks: send a
+// message, move a context to another pair.
+import { ReapContext, ReapScheduler, type ReapAction, type ReapOptions, type ReapState, type TrafficSample } from '../reap/index.js';
+import type { LocalLocator as ReapLocal, PeerLocator as ReapPeer, Pair } from '../reap/index.js';
+import type { ContextSnapshot, LocalLocatorSet } from '../context/index.js';
+import type { KeepaliveMessage, ProbeMessage } from '../wire/index.js';
+import { formatIpv6 } from '../wire/index.js';
+
+export interface ReapConfig {
+  /** Send Timeout (RFC 5534 §7, default 15 s). */
+  readonly sendTimeoutMs?: number;
+  readonly hotStandby?: boolean;
+  readonly failback?: boolean;
+  readonly failbackHoldMs?: number;
+  /** How often active contexts' counters are read (ms). */
+  readonly sampleMs: number;
+}
+
+export interface ReapHooks {
+  send(src: Uint8Array, dst: Uint8Array, bytes: Uint8Array, kind: 'Probe' | 'Keepalive', ct: bigint): void;
+  /** Move the context's payload to this pair (REAP verified it). */
+  switchPair(ct: bigint, pair: Pair, reason: string): void;
+  /** Fresh counters of a context (null when the data plane has none). */
+  sample(ct: bigint): TrafficSample | null;
+  log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, msg: string): void;
+}
+
+export interface ReapView {
+  state: ReapState;
+  current: { local: string; peer: string };
+  standby: { local: string; peer: string } | null;
+  failbackTarget: { local: string; peer: string } | null;
+  sendTimeoutMs: number;
+  hotStandby: boolean;
+  lastSwitch: { atMonoMs: number; reason: string; to: { local: string; peer: string } } | null;
+  failures: number;
+  probesSent: number;
+  probesReceived: number;
+  keepalivesSent: number;
+  history: Array<{ atMonoMs: number; event: string; detail?: string }>;
+}
+
+interface Entry {
+  ctx: ReapContext;
+  ctPeer: bigint;
+  lastSwitch: ReapView['lastSwitch'];
+  failures: number;
+  probesSent: number;
+  probesReceived: number;
+  keepalivesSent: number;
+  history: ReapView['history'];
+  options: ReapOptions;
+}
+
+const HISTORY = 16;
+const pairText = (p: Pair): { local: string; peer: string } => ({ local: formatIpv6(p.local), peer: formatIpv6(p.peer) });
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const samePair = (a: Pair, b: Pair): boolean => hex(a.local) === hex(b.local) && hex(a.peer) === hex(b.peer);
+
+export class ReapDriver {
+  readonly #sched = new ReapScheduler<bigint>();
+  readonly #entries = new Map<bigint, Entry>();
+  #lastSample = -Infinity;
+
+  constructor(private readonly cfg: ReapConfig, private readonly hooks: ReapHooks) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Earliest REAP deadline, or the next sampling round when contexts exist. */
+  nextDeadline(): number {
+    const d = this.#sched.nextDeadline();
+    return this.#entries.size > 0 ? Math.min(d, this.#lastSample + this.cfg.sampleMs) : d;
+  }
+
+  static locals(set: LocalLocatorSet): ReapLocal[] {
+    return set.locators.map((l) => ({ addr: l.addr, flags: l.flags ?? 0, priority: l.priority ?? 0, weight: l.weight ?? 0, deprecated: (l.priority ?? 0) > 0 }));
+  }
+
+  static peers(s: ContextSnapshot): ReapPeer[] {
+    const out: ReapPeer[] = [];
+    const seen = new Set<string>();
+    for (const p of s.lsPeer) {
+      if (p.verification === 'failed') continue;
+      out.push({ addr: p.addr, verified: p.usable, flags: p.flags, priority: p.priority ?? 0, weight: p.weight ?? 0 });
+      seen.add(hex(p.addr));
+    }
+    if (!seen.has(hex(s.ulidPeer))) out.unshift({ addr: s.ulidPeer, verified: true });
+    return out;
+  }
+
+  /**
+   * The core says this context is (still) ESTABLISHED with this state.
+   * Creates its REAP context, or brings it up to date; a pair the core chose
+   * by itself (a local locator gone) restarts REAP on that pair.
+   */
+  sync(now: number, s: ContextSnapshot, locals: LocalLocatorSet): void {
+    if (s.ctLocal === null || s.ctPeer === null) return;
+    const ct = s.ctLocal;
+    const e = this.#entries.get(ct);
+    const current = { local: s.lpLocal, peer: s.lpPeer };
+    const ls = ReapDriver.locals(locals);
+    const ps = ReapDriver.peers(s);
+    if (e && e.ctPeer === s.ctPeer && samePair(e.ctx.current, current)) {
+      this.#perform(ct, this.#sched.update(ct, (c) => c.locatorsChanged(now, ls, ps)));
+      if (s.peerKeepaliveTimeout !== null && s.peerKeepaliveTimeout * 1000 !== e.ctx.peerKeepaliveTimeoutMs) {
+        this.#perform(ct, this.#sched.update(ct, (c) => c.setPeerKeepaliveTimeout(now, s.peerKeepaliveTimeout! * 1000)));
+      }
+      return;
+    }
+    const options: ReapOptions = e?.options ?? {
+      ...(this.cfg.sendTimeoutMs !== undefined ? { sendTimeoutMs: this.cfg.sendTimeoutMs } : {}),
+      ...(this.cfg.hotStandby !== undefined ? { hotStandby: this.cfg.hotStandby } : {}),
+      ...(this.cfg.failback !== undefined ? { failback: this.cfg.failback } : {}),
+      ...(this.cfg.failbackHoldMs !== undefined ? { failbackHoldMs: this.cfg.failbackHoldMs } : {}),
+      ...(s.peerKeepaliveTimeout !== null ? { peerKeepaliveTimeoutMs: s.peerKeepaliveTimeout * 1000 } : {}),
+    };
+    const ctx = new ReapContext({
+      peerContextTag: s.ctPeer,
+      localContextTag: ct,
+      current,
+      locals: ls,
+      peers: ps,
+      now,
+      traffic: this.hooks.sample(ct) ?? undefined,
+      options,
+    });
+    if (e) this.#sched.remove(ct);
+    this.#sched.add(ct, ctx);
+    const entry: Entry = e ?? { ctx, ctPeer: s.ctPeer, lastSwitch: null, failures: 0, probesSent: 0, probesReceived: 0, keepalivesSent: 0, history: [], options };
+    entry.ctx = ctx;
+    entry.ctPeer = s.ctPeer;
+    this.#entries.set(ct, entry);
+    this.#note(entry, now, e ? 'restarted' : 'started', `${formatIpv6(current.local)} -> ${formatIpv6(current.peer)}`);
+  }
+
+  remove(ct: bigint): void {
+    this.#sched.remove(ct);
+    this.#entries.delete(ct);
+  }
+
+  has(ct: bigint): boolean {
+    return this.#entries.has(ct);
+  }
+
+  /** A Keepalive or Probe for this context (from the core's reap-message action). */
+  receive(now: number, ct: bigint, msg: KeepaliveMessage | ProbeMessage, via: { src: Uint8Array; dst: Uint8Array }): void {
+    const e = this.#entries.get(ct);
+    if (!e) return;
+    if (msg.kind === 'Probe') e.probesReceived++;
+    this.#perform(ct, this.#sched.receive(now, ct, msg, via));
+  }
+
+  /** Negative feedback (application, TCP RTO): explore now. */
+  feedback(now: number, ct: bigint, kind: 'app' | 'tcp-rto'): boolean {
+    const e = this.#entries.get(ct);
+    if (!e) return false;
+    this.#note(e, now, 'feedback', kind);
+    this.#perform(ct, this.#sched.feedback(now, ct, kind));
+    return true;
+  }
+
+  setSendTimeout(now: number, ct: bigint, ms: number): boolean {
+    const e = this.#entries.get(ct);
+    if (!e) return false;
+    e.options = { ...e.options, sendTimeoutMs: ms };
+    this.#perform(ct, this.#sched.update(ct, (c) => c.setSendTimeout(now, ms)));
+    return true;
+  }
+
+  setHotStandby(now: number, ct: bigint, on: boolean): boolean {
+    const e = this.#entries.get(ct);
+    if (!e) return false;
+    e.options = { ...e.options, hotStandby: on };
+    this.#perform(ct, this.#sched.update(ct, (c) => c.setHotStandby(now, on)));
+    return true;
+  }
+
+  /** Sample every context's counters when due, then run due timers. */
+  tick(now: number): void {
+    if (now - this.#lastSample >= this.cfg.sampleMs) {
+      this.#lastSample = now;
+      for (const ct of [...this.#entries.keys()]) {
+        const s = this.hooks.sample(ct);
+        if (s) this.#perform(ct, this.#sched.observe(now, ct, s));
+      }
+    }
+    for (const { id, actions } of this.#sched.tick(now, (ct) => this.hooks.sample(ct) ?? undefined)) this.#perform(id, actions);
+  }
+
+  view(ct: bigint): ReapView | null {
+    const e = this.#entries.get(ct);
+    if (!e) return null;
+    const s = e.ctx.snapshot();
+    return {
+      state: s.state,
+      current: pairText(s.current),
+      standby: s.standby ? pairText(s.standby) : null,
+      failbackTarget: s.failbackTarget ? pairText(s.failbackTarget) : null,
+      sendTimeoutMs: e.ctx.sendTimeoutMs,
+      hotStandby: e.ctx.hotStandby,
+      lastSwitch: e.lastSwitch,
+      failures: e.failures,
+      probesSent: e.probesSent,
+      probesReceived: e.probesReceived,
+      keepalivesSent: e.keepalivesSent,
+      history: e.history,
+    };
+  }
+
+  #note(e: Entry, now: number, event: string, detail?: string): void {
+    e.history.push(detail === undefined ? { atMonoMs: now, event } : { atMonoMs: now, event, detail });
+    if (e.history.length > HISTORY) e.history.shift();
+  }
+
+  #perform(ct: bigint, actions: readonly ReapAction[]): void {
+    const e = this.#entries.get(ct);
+    if (!e) return;
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send-probe':
+          e.probesSent++;
+          this.hooks.send(a.src, a.dst, a.bytes, 'Probe', ct);
+          this.hooks.log('debug', { event: 'probe', purpose: a.purpose, sta: a.sta, src: formatIpv6(a.src), dst: formatIpv6(a.dst) }, 'REAP probe');
+          break;
+        case 'send-keepalive':
+          e.keepalivesSent++;
+          this.hooks.send(a.src, a.dst, a.bytes, 'Keepalive', ct);
+          break;
+        case 'switch-pair': {
+          const to = pairText(a);
+          e.lastSwitch = { atMonoMs: this.#clock(), reason: a.reason, to };
+          this.#note(e, this.#clock(), 'switch', `${a.reason}: ${to.local} -> ${to.peer}`);
+          this.hooks.log('info', { event: 'switch', reason: a.reason, local: to.local, peer: to.peer }, 'REAP moved the context');
+          this.hooks.switchPair(ct, { local: a.local, peer: a.peer }, a.reason);
+          break;
+        }
+        case 'path-failed':
+          e.failures++;
+          this.#note(e, this.#clock(), 'path-failed', a.reason);
+          this.hooks.log('info', { event: 'path-failed', reason: a.reason }, 'REAP: path failed, exploring');
+          break;
+        case 'path-recovered':
+          this.#note(e, this.#clock(), 'path-recovered');
+          this.hooks.log('info', { event: 'path-recovered' }, 'REAP: path recovered');
+          break;
+        case 'state':
+          this.#note(e, this.#clock(), 'state', `${a.from} -> ${a.to}`);
+          this.hooks.log('debug', { event: 'reap-state', from: a.from, to: a.to }, 'REAP state');
+          break;
+        case 'advertise-keepalive-timeout':
+          this.hooks.log('debug', { event: 'keepalive-timeout', seconds: a.option.timeout }, 'REAP Keepalive Timeout changed');
+          break;
+        case 'gc-hint':
+          this.hooks.log('info', { event: 'reap-gc-hint' }, 'REAP probing at the maximum interval');
+          break;
+      }
+    }
+  }
+
+  #clock(): number {
+    return Number(process.hrtime.bigint()) / 1e6;
+  }
+}
