@@ -16,7 +16,7 @@ import * as sys from '../dataplane/sys.js';
 import * as L from '../generated/layout.js';
 import { native } from '../native.js';
 import type { Socket as NativeSocket, RingBuffer as NativeRingBuffer, SocketMessage } from '../../native/index.js';
-import { AddressTable, decodeMessages, encodeDumpRequest, isEmptyDiff, RTMGRP_IPV6_IFADDR, RTMGRP_LINK, type NetlinkEvent } from '../netlink/index.js';
+import { AddressTable, decodeMessages, encodeDumpRequest, isEmptyDiff, RTMGRP_IPV6_IFADDR, RTMGRP_IPV6_ROUTE, RTMGRP_LINK, RTM_DELROUTE, RTM_NEWROUTE, type NetlinkEvent } from '../netlink/index.js';
 import { formatIpv6, isPayloadHeader } from '../wire/index.js';
 import { parseIpv6 as ipv6OrNull } from '../wire/addr.js';
 import { Shim6Error } from '../errors.js';
@@ -83,6 +83,8 @@ export class Agent {
   #server: ControlServer | null = null;
   #timer: NodeJS.Timeout | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
+  #routeTimer: NodeJS.Timeout | null = null;
+  #gateways = '';
   #store!: StateStore;
   #reap!: ReapDriver;
   /** What the state files hold, by CT(local) hex. */
@@ -130,15 +132,21 @@ export class Agent {
       if (this.cfg.configureAddresses) this.#configureHbaAddresses();
     }
     // 3. Sockets: rtnetlink first (the locator set), then Shim6 and ICMPv6.
-    this.#nl = new n.Socket('netlink', 0, (m) => this.#onNetlink(m), { groups: RTMGRP_LINK | RTMGRP_IPV6_IFADDR, rcvbuf: 1 << 20 });
+    this.#nl = new n.Socket('netlink', 0, (m) => this.#onNetlink(m), { groups: RTMGRP_LINK | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE, rcvbuf: 1 << 20 });
     await this.#dumpAll(false);
     this.#locals = this.#computeLocals();
     this.#localsKey = locatorSetKey(this.#locals);
     refreshUplinks(this.#maps, this.#st.uplinks);
+    this.#gateways = this.#st.uplinks.map((u) => sys.defaultGateway(u.name) ?? '-').join(',');
     this.#host = new ShimHost({
       random: (k) => new Uint8Array(crypto.randomBytes(k)),
       locators: this.#locals,
       timers: this.cfg.timers,
+      // A non-default Send Timeout must be announced (RFC 5534 §5.3) so the
+      // peer sends keepalives often enough.
+      ...(this.cfg.reap.sendTimeoutMs !== undefined && this.cfg.reap.sendTimeoutMs !== 15_000
+        ? { keepaliveTimeoutSec: Math.max(1, Math.floor(this.cfg.reap.sendTimeoutMs / 1000)) }
+        : {}),
     });
     this.#reap = new ReapDriver(this.cfg.reap, {
       send: (src, dst, bytes, kind, ct) => this.#send(src, dst, bytes, kind, ct),
@@ -190,6 +198,7 @@ export class Agent {
     this.#stopping = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#idleTimer) clearInterval(this.#idleTimer);
+    if (this.#routeTimer) clearTimeout(this.#routeTimer);
     this.#rb?.close();
     this.#raw?.close();
     this.#icmp?.close();
@@ -358,6 +367,7 @@ export class Agent {
           this.log.warn({ event: 'netlink-malformed', reason: ev.reason }, 'malformed netlink message');
         } else live.push(ev);
       }
+      if (live.some((e) => e.kind === 'ignored' && (e.type === RTM_NEWROUTE || e.type === RTM_DELROUTE))) this.#routesChanged();
       if (live.length > 0) this.#addressesChanged(this.#addrs.applyAll(live));
     });
     this.#schedule();
@@ -382,6 +392,27 @@ export class Agent {
     }
     const diff = resync ? this.#addrs.resync(events) : this.#addrs.applyAll(events);
     if (this.#host) this.#addressesChanged(diff);
+  }
+
+  /**
+   * Routes changed (an uplink's default route came back after its link did,
+   * or went away): rebuild the uplink tables, at most every 100 ms.
+   */
+  #routesChanged(): void {
+    if (this.#routeTimer) return;
+    this.#routeTimer = setTimeout(() => {
+      this.#routeTimer = null;
+      if (this.#stopping) return;
+      this.#guard('routes', () => {
+        // Our own uplink tables change routes too: act only when a gateway did.
+        const gws = this.#st.uplinks.map((u) => sys.defaultGateway(u.name) ?? '-').join(',');
+        if (gws === this.#gateways) return;
+        this.#gateways = gws;
+        this.log.info({ event: 'gateways', gateways: gws }, 'uplink gateways changed');
+        refreshUplinks(this.#maps, this.#st.uplinks);
+        for (const s of this.#host.contexts()) if (held(s)) this.#sync(s);
+      });
+    }, 100);
   }
 
   #computeLocals(): LocalLocatorSet {

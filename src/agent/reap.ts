@@ -58,7 +58,6 @@ interface Entry {
 const HISTORY = 16;
 const pairText = (p: Pair): { local: string; peer: string } => ({ local: formatIpv6(p.local), peer: formatIpv6(p.peer) });
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const samePair = (a: Pair, b: Pair): boolean => hex(a.local) === hex(b.local) && hex(a.peer) === hex(b.peer);
 
 export class ReapDriver {
   readonly #sched = new ReapScheduler<bigint>();
@@ -95,8 +94,10 @@ export class ReapDriver {
 
   /**
    * The core says this context is (still) ESTABLISHED with this state.
-   * Creates its REAP context, or brings it up to date; a pair the core chose
-   * by itself (a local locator gone) restarts REAP on that pair.
+   * Creates its REAP context, or brings it up to date. When the core moved
+   * the pair by itself (its local locator went away), REAP keeps its own
+   * view: the lost pair is no longer a candidate, so REAP explores, switches
+   * to a verified pair, and remembers the lost one for fail-back.
    */
   sync(now: number, s: ContextSnapshot, locals: LocalLocatorSet): void {
     if (s.ctLocal === null || s.ctPeer === null) return;
@@ -105,7 +106,7 @@ export class ReapDriver {
     const current = { local: s.lpLocal, peer: s.lpPeer };
     const ls = ReapDriver.locals(locals);
     const ps = ReapDriver.peers(s);
-    if (e && e.ctPeer === s.ctPeer && samePair(e.ctx.current, current)) {
+    if (e && e.ctPeer === s.ctPeer) {
       this.#perform(ct, this.#sched.update(ct, (c) => c.locatorsChanged(now, ls, ps)));
       if (s.peerKeepaliveTimeout !== null && s.peerKeepaliveTimeout * 1000 !== e.ctx.peerKeepaliveTimeoutMs) {
         this.#perform(ct, this.#sched.update(ct, (c) => c.setPeerKeepaliveTimeout(now, s.peerKeepaliveTimeout! * 1000)));

@@ -92,6 +92,19 @@ export class Host {
   ctlJson<T>(...args: string[]): T {
     return JSON.parse(this.ctl(...args, '--json')) as T;
   }
+  /** Take an uplink down and up again as a link with router advertisements
+   * would come back: the kernel drops static routes over a downed link, so
+   * the default and source routes are put back (an RA client's job). */
+  uplinkUp(dev: string): void {
+    this.ip('link', 'set', dev, 'up');
+    const r = ROUTES[dev];
+    if (!r) return;
+    // The gateway must be on-link again (connected route back) before routes via it.
+    const prefix = r.gw.replace(/::[0-9a-f]+$/, '::/64');
+    for (let i = 0; i < 200 && !this.ip('-6', 'route', 'show', 'dev', dev).includes(prefix); i++) sh('sleep', ['0.02']);
+    this.ip('-6', 'route', 'replace', 'default', 'via', r.gw, 'dev', dev, 'metric', r.metric);
+    this.ip('-6', 'route', 'replace', 'default', 'via', r.gw, 'dev', dev, 'table', r.table);
+  }
   /** Start shim6d here (uplinks and prefixes of this host by default). */
   agent(opts: { uplinks?: string[]; prefixes?: string[]; args?: string[]; logLevel?: string } = {}): AgentProcess {
     const isA = this === this.topo.A;
@@ -176,6 +189,15 @@ export const ADDR = {
   R2A: '2001:db8:2:a::ff', R2B: '2001:db8:2:b::ff',
   R1X: '2001:db8:ff::1', R2X: '2001:db8:ff::2',
 } as const;
+
+/** The hosts' uplink routes (see Topology.create), for Host.uplinkUp. */
+const ROUTES: Record<string, { gw: string; metric: string; table: string }> = {
+  a1: { gw: ADDR.R1A, metric: '100', table: '101' },
+  a2: { gw: ADDR.R2A, metric: '200', table: '102' },
+  b1: { gw: ADDR.R1B, metric: '100', table: '101' },
+  b2: { gw: ADDR.R2B, metric: '200', table: '102' },
+};
+
 
 export class Topology {
   readonly id: string;

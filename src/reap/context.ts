@@ -370,7 +370,6 @@ export class ReapContext {
   locatorsChanged(now: number, locals: readonly LocalLocator[], peers: readonly PeerLocator[]): ReapAction[] {
     return this.#run(now, () => {
       this.#setLocators(locals, peers);
-      if (this.#failbackTarget && !this.#isCandidate(this.#failbackTarget)) this.#failbackTarget = null;
       this.#standbySkip = 0;
       this.#refreshStandby();
       if (this.#state === 'Operational' && !this.#isCandidate(this.#current)) {
@@ -800,7 +799,10 @@ export class ReapContext {
   #switchTo(pair: Pair, reason: 'exploration' | 'hot-standby' | 'failback'): void {
     if (samePair(pair, this.#current)) return;
     const old = this.#current;
-    if (reason !== 'failback' && this.#o.failback && this.#failbackTarget === null && this.#isCandidate(old)) {
+    // The pair left behind is the one to return to, even when it left
+    // because a locator went away (link down): it is verified again, and
+    // returned to, once it is a candidate again (#syncMonitors).
+    if (reason !== 'failback' && this.#o.failback && this.#failbackTarget === null) {
       this.#failbackTarget = old;
     }
     if (this.#failbackTarget && samePair(this.#failbackTarget, pair)) this.#failbackTarget = null;
@@ -839,7 +841,7 @@ export class ReapContext {
     const want = new Map<string, Pair>();
     if (this.#o.hotStandby && this.#standby) want.set(pairKey(this.#standby), this.#standby);
     const fb = this.#failbackTarget;
-    if (fb && !samePair(fb, this.#current)) want.set(pairKey(fb), fb);
+    if (fb && !samePair(fb, this.#current) && this.#isCandidate(fb)) want.set(pairKey(fb), fb);
     for (const k of this.#monitors.keys()) if (!want.has(k)) this.#monitors.delete(k);
     const armed = this.#state === 'Operational' && this.#active();
     for (const [k, pair] of want) {

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { LocatorFlag, ProbeState } from '../../../src/wire/index.js';
-import { PROBE_DATA_VERIFY, type ReapAction } from '../../../src/reap/index.js';
+import { PROBE_DATA_VERIFY, PROBE_DATA_VERIFY_REPLY, type ReapAction } from '../../../src/reap/index.js';
 import {
   A1,
   A2,
@@ -215,6 +215,37 @@ describe('locator changes', () => {
     expect(acts[1]).toEqual({ type: 'path-failed', reason: 'locator-lost' });
     const all = [...probes(acts), ...probes(runUntil(ctx, 4000).map((e) => e.a))];
     for (const p of all) expect(p.src).toEqual(A2);
+  });
+
+  it('a pair left because its locator went away is returned to once the locator is back and verified', () => {
+    const ctx = makeCtx({ options: { failbackHoldMs: 1000, verifyIntervalMs: 500 } });
+    const tr = new Traffic();
+    ctx.observe(1000, tr.send(1000).recv(1000).sample());
+    const acts = ctx.locatorsChanged(2000, [{ addr: A2 }], [
+      { addr: B1, verified: true },
+      { addr: B2, verified: true },
+    ]);
+    // The peer answers our first probe from A2: exploration ends on that pair.
+    const [first] = probes(acts);
+    const answer = peerProbe(ProbeState.Operational, first.dst, first.src, 77, [report(first.src, first.dst, first.msg.sent[0].nonce)]);
+    const sw = switches(ctx.receive(2050, answer.msg, answer.via));
+    expect(sw).toEqual([{ local: A2, peer: first.dst }]);
+    expect(ctx.snapshot().failbackTarget).toEqual({ local: A1, peer: B1 });
+    // A1 returns; the left pair is verified, and after the hold payload goes back.
+    ctx.locatorsChanged(5000, [{ addr: A1 }, { addr: A2 }], [
+      { addr: B1, verified: true },
+      { addr: B2, verified: true },
+    ]);
+    let back: ReapAction[] = [];
+    for (let t = 5000; t < 12_000 && back.length === 0; t += 100) {
+      ctx.observe(t, tr.send(t).recv(t).sample());
+      for (const p of probes(ctx.tick(t))) {
+        if (p.purpose !== 'verify' || p.src[5] !== A1[5]) continue;
+        const v = peerProbe(ProbeState.Operational, p.dst, p.src, 500 + t, [report(p.src, p.dst, p.msg.sent[0].nonce, p.msg.sent[0].data)], PROBE_DATA_VERIFY_REPLY);
+        back = ctx.receive(t + 10, v.msg, v.via).filter((a) => a.type === 'switch-pair');
+      }
+    }
+    expect(back).toEqual([{ type: 'switch-pair', local: A1, peer: B1, reason: 'failback' }]);
   });
 
   it('losing it while idle sends nothing until payload is sent', () => {
