@@ -20,12 +20,14 @@ TEST_BPF    := $(BUILD)/blackhole.bpf.o
 SKEL        := $(BUILD)/shim6.skel.h
 ADDON       := $(BUILD)/shim6.node
 TS_STAMP    := dist/.stamp
+PROFILES    ?= default,fast,standby
+RUNS        ?= 20
 
 -include $(BUILD)/*.d
 
-.PHONY: all help deps bpf addon ts generate check-generated test test-unit test-privileged demo bench bench-dataplane bench-throughput clean
+.PHONY: all help deps bpf addon ts generate check-generated test test-unit test-privileged demo bench bench-dataplane bench-throughput bench-control bench-failover lib clean
 
-all: bpf addon ts ## Build everything: BPF object, skeleton, addon, TypeScript
+all: bpf addon lib ts ## Build everything: BPF object, skeleton, addon, libshim6, TypeScript
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -56,11 +58,30 @@ $(BUILD)/skel.o: native/src/skel.c $(SKEL)
 $(BUILD)/addon.o: native/src/addon.cc node_modules/.package-lock.json
 	$(CXX) -std=c++17 $(ADDON_FLAGS) -c $< -o $@
 
-$(ADDON): $(BUILD)/addon.o $(BUILD)/skel.o
+$(BUILD)/api.o: native/src/api.cc node_modules/.package-lock.json
+	$(CXX) -std=c++17 $(ADDON_FLAGS) -c $< -o $@
+
+$(ADDON): $(BUILD)/addon.o $(BUILD)/skel.o $(BUILD)/api.o
 	$(CXX) -shared -o $@ $^ -lbpf -lelf -lz
 
 $(BUILD):
 	mkdir -p $(BUILD)
+
+# libshim6: RFC 6316 SOL_SHIM for C programs (-lshim6 or LD_PRELOAD), include/shim6/shim.h.
+LIBSHIM6    := $(BUILD)/libshim6.so
+LIB_CFLAGS  := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE -Iinclude -Ilib
+LIB_OBJS    := $(BUILD)/libshim6-api.o $(BUILD)/libshim6-frame.o
+
+lib: $(LIBSHIM6) ## Build libshim6.so (SOL_SHIM get/setsockopt, sendmsg/recvmsg; LD_PRELOAD interposer)
+
+$(BUILD)/libshim6-api.o: lib/libshim6.c | $(BUILD)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(BUILD)/libshim6-frame.o: lib/shim6_frame.c | $(BUILD)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(LIBSHIM6): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libshim6.so -Wl,-z,defs -o $@ $^ -ldl
 
 generate: $(BPF_OBJ) node_modules/.package-lock.json ## Regenerate src/generated/ from the object's BTF and the consts header
 	$(NODE) scripts/gen-layout.mjs $(BPF_OBJ) bpf/shim6_consts.h > src/generated/layout.ts.tmp
@@ -93,6 +114,12 @@ bench-dataplane: all ## BPF_PROG_TEST_RUN cost of each program path (JSON)
 
 bench-throughput: all ## TCP bulk through the namespace topology (JSON)
 	$(NODE) dist/bench/throughput.js
+
+bench-control: all ## Context setup time between two agents, establishments/s, HBA cost (JSON)
+	$(NODE) dist/bench/control.js
+
+bench-failover: all ## Application-visible pause on path failure per REAP profile (JSON; PROFILES=default,fast,standby RUNS=20)
+	PROFILES=$(PROFILES) RUNS=$(RUNS) $(NODE) dist/bench/failover.js
 
 clean: ## Remove build outputs
 	rm -rf $(BUILD) dist

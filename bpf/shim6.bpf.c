@@ -473,3 +473,140 @@ int shim6_empty(struct __sk_buff *skb)
 {
 	return TC_ACT_OK;
 }
+
+/* ---- TCP feedback and recovery: shim6_sockops (cgroup v2 sock_ops) ----------
+ *
+ * Attached by the loader to a cgroup v2 (the root of the hierarchy by
+ * default), so it sees the TCP sockets of every network namespace whose
+ * processes live below that cgroup: it acts only on the sockets of the
+ * namespace that loaded it (cfg_netns_cookie).
+ *
+ * - Every IPv6 TCP socket of the namespace asks for BPF_SOCK_OPS_RTO_CB at
+ *   active open and at establishment (active and passive). Whether its ULID
+ *   pair has a context is decided when an RTO fires: the context may be
+ *   younger than the connection (deferred setup, RFC 5533 7.7).
+ * - An RTO on a socket whose (local, remote, fii) has a context in shim6_ulid
+ *   (never a SHIM_DONTSHIM socket) is negative feedback for REAP (RFC 5534
+ *   4.2): one SHIM6_EV_TCP_RTO event per ULID pair per SHIM6_TCP_RTO_HOLD_NS.
+ * - Recovery: for the first cfg_tcp_rto_bounded consecutive RTOs of an
+ *   outage the socket's TCP_RTO_MAX_MS is cfg_tcp_rto_max_ms, so once the
+ *   shim has moved the context to a working locator pair TCP retransmits
+ *   within that bound instead of sitting out an exponential backoff. Later
+ *   RTOs put back the namespace default (cfg_tcp_rto_max_dflt): TCP's abort
+ *   time (tcp_retries2) is modelled on the socket's RTO_MAX, and a permanent
+ *   1 s bound would turn its ~15 minutes into ~15 seconds. The callback runs
+ *   before TCP doubles the RTO, so the bound applies from the first backoff.
+ *   A value the application chose itself (neither of the two) is left alone,
+ *   and so are sockets in the handshake (SYN retries keep their timing). */
+#ifndef SOL_TCP
+#define SOL_TCP 6
+#endif
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS 44 /* include/uapi/linux/tcp.h, since 6.15 */
+#endif
+#ifndef BPF_TCP_SYN_SENT
+#define BPF_TCP_SYN_SENT 2
+#define BPF_TCP_SYN_RECV 3
+#endif
+
+/* TCP_RTO_MAX_MS during the first RTOs of an outage, 0 = leave TCP alone. */
+const volatile __u32 cfg_tcp_rto_max_ms = SHIM6_TCP_RTO_MAX_MS_DEFAULT;
+/* How many consecutive RTOs get the bound (from tcp_retries2). */
+const volatile __u32 cfg_tcp_rto_bounded = SHIM6_TCP_RTO_BOUNDED_DEFAULT;
+/* The namespace's net.ipv4.tcp_rto_max_ms, put back after them. */
+const volatile __u32 cfg_tcp_rto_max_dflt = 120000;
+/* Network namespace of the loader (SO_NETNS_COOKIE); 0 matches nothing. */
+const volatile __u64 cfg_netns_cookie = 0;
+
+/* The socket's context id, or NULL: key = (local, remote, fii). */
+static __always_inline __u32 *sockops_ctx(struct bpf_sock_ops *skops, struct shim6_ulid_key *key)
+{
+	struct shim6_sock_policy *pol = NULL;
+	struct bpf_sock *sk = skops->sk;
+	__u32 *l = (__u32 *)key->ulid_local, *r = (__u32 *)key->ulid_peer;
+
+	l[0] = skops->local_ip6[0];
+	l[1] = skops->local_ip6[1];
+	l[2] = skops->local_ip6[2];
+	l[3] = skops->local_ip6[3];
+	r[0] = skops->remote_ip6[0];
+	r[1] = skops->remote_ip6[1];
+	r[2] = skops->remote_ip6[2];
+	r[3] = skops->remote_ip6[3];
+	key->fii = 0;
+	if (sk)
+		pol = bpf_sk_storage_get(&shim6_sock, sk, 0, 0);
+	if (pol) {
+		if (pol->flags & SHIM6_SOCK_F_DONTSHIM)
+			return NULL;
+		key->fii = pol->fii;
+	}
+	return bpf_map_lookup_elem(&shim6_ulid, key);
+}
+
+/* At an RTO: bound the backoff for the first cfg_tcp_rto_bounded RTOs of
+ * the outage, TCP's own limit after them. */
+static __always_inline void sockops_bound(struct bpf_sock_ops *skops)
+{
+	int bound = cfg_tcp_rto_max_ms, dflt = cfg_tcp_rto_max_dflt, cur = 0, want;
+
+	if (!bound || skops->state == BPF_TCP_SYN_SENT || skops->state == BPF_TCP_SYN_RECV)
+		return;
+	if (bpf_getsockopt(skops, SOL_TCP, TCP_RTO_MAX_MS, &cur, sizeof(cur)) != 0) {
+		count(SHIM6_CNT_TCP_BOUND_ERR);
+		return;
+	}
+	if (cur != bound && cur != dflt)
+		return; /* the application's own */
+	want = skops->args[0] < cfg_tcp_rto_bounded ? bound : dflt;
+	if (cur == want)
+		return;
+	if (bpf_setsockopt(skops, SOL_TCP, TCP_RTO_MAX_MS, &want, sizeof(want)) != 0)
+		count(SHIM6_CNT_TCP_BOUND_ERR);
+	else
+		count(want == bound ? SHIM6_CNT_TCP_BOUND : SHIM6_CNT_TCP_UNBOUND);
+}
+
+static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim6_ulid_key *key)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&shim6_tcp_seen, key);
+	struct shim6_event ev = {};
+
+	if (last && now - *last < SHIM6_TCP_RTO_HOLD_NS)
+		return;
+	bpf_map_update_elem(&shim6_tcp_seen, key, &now, BPF_ANY);
+	ev.type = SHIM6_EV_TCP_RTO;
+	ev.ifindex = skops->args[0] + 1; /* args[0]: icsk_retransmits before this RTO */
+	ev.ts_ns = now;
+	ev.tag = (__u64)skops->snd_una << 32 | (__u64)(skops->local_port & 0xffff) << 16 |
+		 (bpf_ntohl(skops->remote_port) & 0xffff);
+	ev.cookie = bpf_get_socket_cookie(skops);
+	__builtin_memcpy(ev.src, key->ulid_local, 16);
+	__builtin_memcpy(ev.dst, key->ulid_peer, 16);
+	bpf_ringbuf_output(&shim6_events, &ev, sizeof(ev), 0);
+}
+
+SEC("sockops")
+int shim6_sockops(struct bpf_sock_ops *skops)
+{
+	struct shim6_ulid_key key;
+	__u32 op = skops->op;
+
+	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
+	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_RTO_CB)
+		return 1;
+	if (skops->family != AF_INET6 || bpf_get_netns_cookie(skops) != cfg_netns_cookie)
+		return 1;
+
+	if (op != BPF_SOCK_OPS_RTO_CB) {
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTO_CB_FLAG);
+		return 1;
+	}
+	if (!sockops_ctx(skops, &key))
+		return 1;
+	count(SHIM6_CNT_TCP_RTO);
+	sockops_bound(skops);
+	emit_tcp_rto(skops, &key);
+	return 1;
+}

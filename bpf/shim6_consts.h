@@ -53,6 +53,11 @@
 #define SHIM6_EV_NO_CONTEXT   1 /* first packet of a ULID pair with no context */
 #define SHIM6_EV_UNKNOWN_TAG  2 /* payload header with an unknown context tag */
 #define SHIM6_EV_BAD_LOCATOR  3 /* payload header from a locator not in Ls(peer) */
+#define SHIM6_EV_TCP_RTO      4 /* retransmission timeout of a TCP socket on a ULID pair with a
+                                 * context (sock_ops): negative feedback for REAP (RFC 5534 4.2).
+                                 * ifindex: consecutive RTOs of the socket (1 = first);
+                                 * tag: snd_una << 32 | local port << 16 | remote port;
+                                 * src/dst: local/remote ULID; cookie: socket cookie. */
 
 /* Drop / exception reasons: stable numbers, retired ones stay reserved.
  * Counted per CPU in shim6_drops (index = reason). */
@@ -76,10 +81,23 @@
 #define SHIM6_CNT_GSO_LOOP_OUT     0
 #define SHIM6_CNT_GSO_LOOP_IN      1
 #define SHIM6_CNT_GSO_HEAD         2 /* GSO packets grown at the head (head mode) */
+#define SHIM6_CNT_TCP_BOUND        3 /* TCP RTO backoffs bounded (TCP_RTO_MAX_MS set, sock_ops) */
+#define SHIM6_CNT_TCP_BOUND_ERR    4 /* bpf_{get,set}sockopt(TCP_RTO_MAX_MS) refused */
+#define SHIM6_CNT_TCP_RTO          5 /* RTOs of TCP sockets on ULID pairs with a context */
+#define SHIM6_CNT_TCP_UNBOUND      6 /* bounds lifted after SHIM6_TCP_RTO_BOUNDED RTOs */
 #define SHIM6_CNT_MAX              8
 
 /* GSO strategy, load-time setting (see README "GSO"). */
 #define SHIM6_GSO_SEGMENT 0 /* kernel segments before insertion (shim pair, GSO off) */
 #define SHIM6_GSO_HEAD    1 /* grow GSO skbs at the head, keep them whole */
+
+/* TCP feedback and recovery (sock_ops program shim6_sockops, see there).
+ * TCP_RTO_MAX_MS put on TCP sockets of shimmed ULID pairs for the first
+ * RTOs of an outage, load-time setting; 0 leaves their RTO alone. The kernel
+ * takes 1000..120000. How many RTOs: tcp_retries2 / 2 (loader), this when
+ * unknown. */
+#define SHIM6_TCP_RTO_MAX_MS_DEFAULT 1000
+#define SHIM6_TCP_RTO_BOUNDED_DEFAULT 7
+#define SHIM6_TCP_RTO_HOLD_NS 200000000ULL /* one TCP_RTO event per ULID pair per 200 ms */
 
 #endif

@@ -112,4 +112,14 @@ struct {
  * layout (src/generated/layout.ts) has its decoder like every other layout. */
 const volatile struct shim6_event shim6_event_btf_anchor = {};
 
+/* ULID pairs (fii as in shim6_ulid) whose TCP sockets were last reported in a
+ * SHIM6_EV_TCP_RTO event, and when: one event per pair per
+ * SHIM6_TCP_RTO_HOLD_NS. Written by shim6_sockops only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct shim6_ulid_key);
+	__type(value, __u64);
+} shim6_tcp_seen SEC(".maps");
+
 #endif

@@ -13,6 +13,18 @@ export interface LoadOptions {
   pinDir: string;   // maps are pinned here (reused when compatible)
   gsoMode: number;  // GSO_HEAD or GSO_SEGMENT (src/generated/layout.ts)
   segIfindex?: number; // GSO_SEGMENT: the shim device's veth peer (segmentation loop)
+  tcpRtoMaxMs?: number; // shim6_sockops: TCP_RTO_MAX_MS of shimmed TCP sockets in an outage, 0 = none (default TCP_RTO_MAX_MS_DEFAULT)
+  tcpRtoBounded?: number; // ... for this many consecutive RTOs (default TCP_RTO_BOUNDED_DEFAULT)
+  tcpRtoMaxDefaultMs?: number; // ... then back to this (the namespace's net.ipv4.tcp_rto_max_ms; default 120000)
+  netnsCookie?: bigint; // shim6_sockops acts on this namespace's sockets only (default: the caller's, netnsCookie())
+}
+
+export interface LinkInfo {
+  id: number;
+  type: number;        // BPF_LINK_TYPE_* (CGROUP = 3)
+  progId: number;
+  cgroupId?: bigint;   // cgroup links: the cgroup (0 once it is gone or the link detached)
+  attachType?: number; // cgroup links: BPF_CGROUP_* attach type
 }
 
 export interface LoadResult {
@@ -92,6 +104,64 @@ export declare class Socket {
   fd(): number;
 }
 
+export interface ApiListenerOptions {
+  path: string;             // socket path (bound here; unlinked by close())
+  mode?: number;            // file mode of the socket (default 0o660)
+  group?: number | string;  // group owning the socket (gid or name)
+  backlog?: number;
+}
+
+export interface ApiCred {
+  pid: number;              // SO_PEERCRED of the connecting process
+  uid: number;
+  gid: number;
+}
+
+/** One event of an ApiListener connection: a message (with the fds it carried) or its end. */
+export interface ApiListenerEvent {
+  conn: number;             // connection id (never reused by one listener)
+  data?: Buffer;            // one SEQPACKET message
+  fds?: number[];           // received with SCM_RIGHTS: owned by the callee (close them)
+  cred?: ApiCred;
+  truncated?: boolean;      // the message was longer than 64 KiB
+  ctrunc?: boolean;         // more fds were sent than accepted (8): the rest were closed
+  closed?: boolean;         // the connection is over (peer closed, or error)
+  error?: string;           // with closed: the receive error
+}
+
+/** A SOCK_SEQPACKET Unix listener that receives SCM_RIGHTS (the RFC 6316 API socket). */
+export declare class ApiListener {
+  constructor(opts: ApiListenerOptions, onEvent: (ev: ApiListenerEvent) => void);
+  /** Send one message on a connection; returns bytes sent. */
+  send(conn: number, data: Buffer): number;
+  /** Close one connection; false when there was none. */
+  closeConn(conn: number): boolean;
+  /** Close every connection and the listener, unlink the path. */
+  close(): void;
+  fd(): number;
+}
+
+export interface SockAddrInfo {
+  family: 'IPv6' | 'IPv4';
+  address: string;
+  port: number;
+  addr: Buffer;             // 16 bytes; IPv4 as ::ffff:a.b.c.d
+  scopeId?: number;
+}
+
+/** What a socket fd is (the API server identifies callers' sockets with it). */
+export interface SocketInfo {
+  cookie: bigint;           // SO_COOKIE (bpf_get_socket_cookie)
+  family: number;           // AF_*
+  type: number;             // SOCK_*
+  protocol: number;         // IPPROTO_*
+  local: SockAddrInfo | null;
+  peer: SockAddrInfo | null;   // set exactly when connected
+  connected: boolean;
+  listening: boolean;
+  tcpState: number | null;  // TCP_ESTABLISHED = 1, ... (TCP sockets only)
+}
+
 export interface Shim6Native {
   load(opts: LoadOptions): LoadResult;
   objGet(path: string): number;
@@ -113,6 +183,19 @@ export interface Shim6Native {
   ifIndexToName(ifindex: number): string;
   socketCookie(fd: number): bigint;
   ensureBpffs(path: string): boolean;
+  /** Cookie of the caller's network namespace (SO_NETNS_COOKIE; bpf_get_netns_cookie() in programs). */
+  netnsCookie(): bigint;
+  /** Attach a program to a cgroup v2 with a bpf_link (multi-attach); returns the link fd. Attached while an fd or a pin holds the link. */
+  cgroupLink(cgroupPath: string, progFd: number, attachType: 'sock_ops'): number;
+  /** Replace the program of a link, atomically. */
+  linkUpdate(linkFd: number, progFd: number): void;
+  linkInfo(fd: number): LinkInfo;
+  /** Ids of the programs attached directly to a cgroup for this attach type. */
+  cgroupQuery(cgroupPath: string, attachType: 'sock_ops'): number[];
   RingBuffer: typeof RingBuffer;
   Socket: typeof Socket;
+  ApiListener: typeof ApiListener;
+  socketInfo(fd: number): SocketInfo;
+  /** One API request on a fresh connection, fds passed with SCM_RIGHTS (keep them open until it settles). */
+  apiRequest(path: string, frame: Buffer, fds: number[], timeoutMs?: number): Promise<Buffer>;
 }

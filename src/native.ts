@@ -5,7 +5,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Shim6Native } from '../native/index.js';
 
-export type { Shim6Native, NativeError, TcHook, MapInfo, ProgInfo, TestRunResult } from '../native/index.js';
+export type { Shim6Native, NativeError, TcHook, MapInfo, ProgInfo, TestRunResult, LinkInfo } from '../native/index.js';
 
 /** Export names and kinds the addon must provide (checked by a test). */
 export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
@@ -15,8 +15,11 @@ export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
   mapInfo: 'function', mapLookup: 'function', mapUpdate: 'function', mapDelete: 'function',
   mapKeys: 'function', numPossibleCpus: 'function', ifNameToIndex: 'function',
   ifIndexToName: 'function', socketCookie: 'function', ensureBpffs: 'function',
+  netnsCookie: 'function', cgroupLink: 'function', linkUpdate: 'function',
+  linkInfo: 'function', cgroupQuery: 'function',
   RingBuffer: 'class',
   Socket: 'class',
+  ApiListener: 'class', socketInfo: 'function', apiRequest: 'function',
 };
 
 /** Repository root, from src/ or dist/src/. */

@@ -27,9 +27,16 @@
 #include <vector>
 
 #include "skel.h"
+#include "../../bpf/shim6_consts.h"
+
+// native/src/api.cc: the RFC 6316 API socket (ApiListener, socketInfo, apiRequest).
+void ApiInit(Napi::Env env, Napi::Object exports);
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
+#endif
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
 #endif
 
 namespace {
@@ -110,9 +117,22 @@ MapShape Shape(Napi::Env env, int fd) {
   return s;
 }
 
+// Cookie of the calling thread's network namespace (SO_NETNS_COOKIE on a
+// throwaway socket, the value bpf_get_netns_cookie() sees). 0 on error.
+uint64_t CurrentNetnsCookie(int *err) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) { *err = errno; return 0; }
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  int r = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
+  *err = r < 0 ? errno : 0;
+  close(fd);
+  return r < 0 ? 0 : cookie;
+}
+
 // ---- objects and programs --------------------------------------------------
 
-// load({ pinDir, gsoMode, segIfindex }) -> { progs: {name: fd}, maps: {name: fd} }
+// load({ pinDir, gsoMode, segIfindex, tcpRtoMaxMs?, tcpRtoBounded?, tcpRtoMaxDefaultMs?, netnsCookie? }) -> { progs: {name: fd}, maps: {name: fd} }
 // The fds are dup()ed from the object, which is then closed: every fd returned
 // is owned by the caller (close with closeFd).
 Napi::Value Load(const Napi::CallbackInfo &info) {
@@ -123,10 +143,28 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   std::string pin_dir = pd.As<Napi::String>().Utf8Value();
   int gso = PropInt(o, "gsoMode", 0);
   int seg_ifindex = PropInt(o, "segIfindex", 0);
+  int rto_max_ms = PropInt(o, "tcpRtoMaxMs", SHIM6_TCP_RTO_MAX_MS_DEFAULT);
+  int rto_bounded = PropInt(o, "tcpRtoBounded", SHIM6_TCP_RTO_BOUNDED_DEFAULT);
+  int rto_max_dflt = PropInt(o, "tcpRtoMaxDefaultMs", 120000);
+  if (rto_max_ms < 0 || rto_bounded < 0 || rto_max_dflt < 0) ThrowType(env, "tcpRto* must be >= 0");
+  uint64_t netns_cookie;
+  Napi::Value nc = o.Get("netnsCookie");
+  if (nc.IsBigInt()) {
+    bool lossless = true;
+    netns_cookie = nc.As<Napi::BigInt>().Uint64Value(&lossless);
+  } else if (nc.IsUndefined()) {
+    int e = 0;
+    netns_cookie = CurrentNetnsCookie(&e);
+    if (e) ThrowErrno(env, e, "getsockopt(SO_NETNS_COOKIE)");
+  } else {
+    ThrowType(env, "netnsCookie must be a bigint");
+  }
   int err = 0;
   char where[128] = "";
   libbpf_set_print(nullptr);
-  struct bpf_object *obj = shim6_skel_open_load(pin_dir.c_str(), (unsigned)gso, (unsigned)seg_ifindex, &err, where, sizeof(where));
+  struct bpf_object *obj = shim6_skel_open_load(pin_dir.c_str(), (unsigned)gso, (unsigned)seg_ifindex, (unsigned)rto_max_ms,
+                                                (unsigned)rto_bounded, (unsigned)rto_max_dflt,
+                                                (unsigned long long)netns_cookie, &err, where, sizeof(where));
   if (!obj) ThrowErrno(env, err ? err : EINVAL, where, pin_dir);
   Napi::Object progs = Napi::Object::New(env), maps = Napi::Object::New(env);
   struct bpf_program *p;
@@ -413,6 +451,88 @@ Napi::Value SocketCookie(const Napi::CallbackInfo &info) {
   socklen_t len = sizeof(cookie);
   if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
   return Napi::BigInt::New(info.Env(), cookie);
+}
+
+// netnsCookie() -> bigint: this thread's network namespace (SO_NETNS_COOKIE).
+Napi::Value NetnsCookie(const Napi::CallbackInfo &info) {
+  int e = 0;
+  uint64_t c = CurrentNetnsCookie(&e);
+  if (e) ThrowErrno(info.Env(), e, "getsockopt(SO_NETNS_COOKIE)");
+  return Napi::BigInt::New(info.Env(), c);
+}
+
+// ---- cgroup v2 attachments (bpf_link) --------------------------------------------
+
+enum bpf_attach_type CgroupAttachType(Napi::Env env, const std::string &t) {
+  if (t == "sock_ops") return BPF_CGROUP_SOCK_OPS;
+  ThrowType(env, "attachType must be 'sock_ops'");
+}
+
+int OpenCgroup(Napi::Env env, const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) ThrowErrno(env, errno, "open", path);
+  return fd;
+}
+
+// cgroupLink(cgroupPath, progFd, attachType) -> link fd. The program stays
+// attached (multi-attach, like BPF_F_ALLOW_MULTI) while the link has an fd or
+// a pin: unpinning the last reference detaches it.
+Napi::Value CgroupLink(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgStr(info, 0, "cgroupPath");
+  int prog_fd = ArgInt(info, 1, "progFd");
+  enum bpf_attach_type at = CgroupAttachType(env, ArgStr(info, 2, "attachType"));
+  int cg = OpenCgroup(env, path);
+  int fd = bpf_link_create(prog_fd, cg, at, nullptr);
+  int e = errno;
+  close(cg);
+  if (fd < 0) ThrowErrno(env, e, "bpf_link_create", path);
+  return Napi::Number::New(env, fd);
+}
+
+// linkUpdate(linkFd, progFd): swap the link's program in place.
+Napi::Value LinkUpdate(const Napi::CallbackInfo &info) {
+  int link_fd = ArgInt(info, 0, "linkFd");
+  int prog_fd = ArgInt(info, 1, "progFd");
+  if (bpf_link_update(link_fd, prog_fd, nullptr) < 0) ThrowErrno(info.Env(), errno, "bpf_link_update");
+  return info.Env().Undefined();
+}
+
+// linkInfo(fd) -> { id, type, progId, cgroupId?, attachType? }
+Napi::Value LinkInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  struct bpf_link_info li;
+  memset(&li, 0, sizeof(li));
+  uint32_t len = sizeof(li);
+  if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", li.id);
+  o.Set("type", li.type);
+  o.Set("progId", li.prog_id);
+  if (li.type == BPF_LINK_TYPE_CGROUP) {
+    o.Set("cgroupId", Napi::BigInt::New(env, (uint64_t)li.cgroup.cgroup_id));
+    o.Set("attachType", li.cgroup.attach_type);
+  }
+  return o;
+}
+
+// cgroupQuery(cgroupPath, attachType) -> ids of the programs attached there
+// (not inherited ones).
+Napi::Value CgroupQuery(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgStr(info, 0, "cgroupPath");
+  enum bpf_attach_type at = CgroupAttachType(env, ArgStr(info, 1, "attachType"));
+  int cg = OpenCgroup(env, path);
+  std::vector<uint32_t> ids(256);
+  uint32_t cnt = ids.size(), flags = 0;
+  int r = bpf_prog_query(cg, at, 0, &flags, ids.data(), &cnt);
+  int e = errno;
+  close(cg);
+  if (r < 0) ThrowErrno(env, e, "bpf_prog_query", path);
+  Napi::Array out = Napi::Array::New(env, cnt);
+  for (uint32_t i = 0; i < cnt; i++) out.Set(i, Napi::Number::New(env, ids[i]));
+  return out;
 }
 
 // ensureBpffs(path): mount a bpffs at path unless one is there already.
@@ -760,8 +880,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));
   exports.Set("socketCookie", Napi::Function::New(env, SocketCookie));
   exports.Set("ensureBpffs", Napi::Function::New(env, EnsureBpffs));
+  exports.Set("netnsCookie", Napi::Function::New(env, NetnsCookie));
+  exports.Set("cgroupLink", Napi::Function::New(env, CgroupLink));
+  exports.Set("linkUpdate", Napi::Function::New(env, LinkUpdate));
+  exports.Set("linkInfo", Napi::Function::New(env, LinkInfo));
+  exports.Set("cgroupQuery", Napi::Function::New(env, CgroupQuery));
   exports.Set("RingBuffer", RingBuffer::Init(env));
   exports.Set("Socket", Socket::Init(env));
+  ApiInit(env, exports);
   return exports;
 }
 

@@ -11,7 +11,9 @@
 #include "shim6.skel.h"
 #include "skel.h"
 
-struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mode, unsigned int seg_ifindex, int *err_out,
+struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mode, unsigned int seg_ifindex,
+					unsigned int tcp_rto_max_ms, unsigned int tcp_rto_bounded, unsigned int tcp_rto_max_dflt,
+					unsigned long long netns_cookie, int *err_out,
 					char *where, size_t where_len)
 {
 	struct shim6_bpf *skel;
@@ -27,6 +29,10 @@ struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mo
 	}
 	skel->rodata->cfg_gso_mode = gso_mode;
 	skel->rodata->cfg_seg_ifindex = seg_ifindex;
+	skel->rodata->cfg_tcp_rto_max_ms = tcp_rto_max_ms;
+	skel->rodata->cfg_tcp_rto_bounded = tcp_rto_bounded;
+	skel->rodata->cfg_tcp_rto_max_dflt = tcp_rto_max_dflt;
+	skel->rodata->cfg_netns_cookie = netns_cookie;
 	bpf_object__for_each_map(map, skel->obj) {
 		const char *name = bpf_map__name(map);
 		/* .rodata/.bss are internal maps: not pinned. */

@@ -26,6 +26,8 @@ import { loadOrGenerateHbaSet, type StoredHbaSet } from './hba-store.js';
 import { StateStore, type JournalLine, type StateEntry } from './state.js';
 import { localLocatorSet, locatorSetKey } from './locals.js';
 import { ReapDriver, type ReapView } from './reap.js';
+import { AgentApiBackend } from './api-backend.js';
+import { ApiServer } from '../api/server.js';
 
 /** Context ids the agent allocates; below are left to static contexts (shim6ctl context add). */
 export const AGENT_ID_MIN = 0x4000;
@@ -33,6 +35,22 @@ export const AGENT_ID_MAX = L.MARK_CTX_MASK;
 const IPPROTO_ICMPV6 = 58;
 const ICMP6_PARAM_PROB = 4;
 const IDLE_SWEEP_MS = 60_000;
+
+/** crypto.randomBytes through a 4 KiB pool: the core draws a few bytes at a time. */
+function pooledRandom(): (n: number) => Uint8Array {
+  let pool = Buffer.alloc(0);
+  let off = 0;
+  return (n: number): Uint8Array => {
+    if (n > 1024) return new Uint8Array(crypto.randomBytes(n));
+    if (off + n > pool.length) {
+      pool = crypto.randomBytes(4096);
+      off = 0;
+    }
+    const out = new Uint8Array(pool.subarray(off, off + n));
+    off += n;
+    return out;
+  };
+}
 
 /** Milliseconds on CLOCK_MONOTONIC: the clock of the data plane's stamps (bpf_ktime_get_ns). */
 export function monoMs(): number {
@@ -81,6 +99,9 @@ export class Agent {
   #nl: NativeSocket | null = null;
   #rb: NativeRingBuffer | null = null;
   #server: ControlServer | null = null;
+  #api: ApiServer | null = null;
+  #apiBackend!: AgentApiBackend;
+  readonly apiPath: string;
   #timer: NodeJS.Timeout | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   #routeTimer: NodeJS.Timeout | null = null;
@@ -105,6 +126,7 @@ export class Agent {
     this.log = log;
     this.pins = pinConfig({ bpffs: cfg.bpffs, stateRoot: cfg.runDir });
     this.socketPath = cfg.apiSocket ?? path.join(this.pins.stateDir, 'shim6d.sock');
+    this.apiPath = cfg.apiPath ?? path.join(this.pins.stateDir, 'api.sock');
   }
 
   get host(): ShimHost {
@@ -117,7 +139,11 @@ export class Agent {
     const t0 = monoMs();
     const n = native();
     // 1. The data plane: load it, or re-attach to the pinned maps (contexts kept).
-    this.#st = dataplaneUp(this.pins, { uplinks: [...this.cfg.uplinks], shimDev: this.cfg.shimDev, gso: this.cfg.gso });
+    this.#st = dataplaneUp(this.pins, {
+      uplinks: [...this.cfg.uplinks], shimDev: this.cfg.shimDev, gso: this.cfg.gso,
+      ...(this.cfg.tcpRtoMaxMs !== undefined ? { tcpRtoMaxMs: this.cfg.tcpRtoMaxMs } : {}),
+      ...(this.cfg.cgroup !== undefined ? { cgroup: this.cfg.cgroup } : {}),
+    });
     this.#maps = DataplaneMaps.open(this.pins.pinDir);
     for (const u of this.#st.uplinks) this.#uplinkIndexes.add(u.ifindex);
     for (const r of this.cfg.shimRoutes) {
@@ -139,7 +165,7 @@ export class Agent {
     refreshUplinks(this.#maps, this.#st.uplinks);
     this.#gateways = this.#st.uplinks.map((u) => sys.defaultGateway(u.name) ?? '-').join(',');
     this.#host = new ShimHost({
-      random: (k) => new Uint8Array(crypto.randomBytes(k)),
+      random: pooledRandom(),
       locators: this.#locals,
       timers: this.cfg.timers,
       // A non-default Send Timeout must be announced (RFC 5534 §5.3) so the
@@ -166,6 +192,22 @@ export class Agent {
     this.#server = new ControlServer(this.socketPath, (e) => this.log.warn({ err: e }, 'control socket error'));
     this.#registerMethods(this.#server);
     await this.#server.listen();
+    // 5. The RFC 6316 API (SOL_SHIM) for applications.
+    this.#apiBackend = new AgentApiBackend({
+      host: () => this.#host,
+      reap: () => this.#reap,
+      addresses: () => this.#addrs,
+      sockMapFd: () => this.#maps.fds.shim6_sock,
+      held: (ct) => this.#ids.has(ct),
+      prefsChanged: (ct) => {
+        const s = this.#host.context({ ctLocal: ct });
+        if (s) this.#sync(s);
+        this.#schedule();
+      },
+      now: monoMs,
+    });
+    this.#api = new ApiServer({ backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log });
+    await this.#api.listen();
     this.#idleTimer = setInterval(() => this.#sweepIdle(), IDLE_SWEEP_MS);
     this.#idleTimer.unref();
     this.#schedule();
@@ -204,6 +246,7 @@ export class Agent {
     this.#icmp?.close();
     this.#nl?.close();
     await this.#server?.close().catch(() => {});
+    await this.#api?.close().catch(() => {});
     if (this.#ready) this.#compact();
     if (this.cfg.teardownOnExit && this.#ready) {
       for (const [ct] of [...this.#ids]) this.#uninstall(ct);
@@ -323,7 +366,7 @@ export class Agent {
     this.#guard('event', () => {
       if (rec.length < 64) return;
       const ev = L.decodeShim6Event(rec);
-      const name = ev.type === L.EV_NO_CONTEXT ? 'no-context' : ev.type === L.EV_UNKNOWN_TAG ? 'unknown-tag' : ev.type === L.EV_BAD_LOCATOR ? 'bad-locator' : `type-${ev.type}`;
+      const name = ev.type === L.EV_NO_CONTEXT ? 'no-context' : ev.type === L.EV_UNKNOWN_TAG ? 'unknown-tag' : ev.type === L.EV_BAD_LOCATOR ? 'bad-locator' : ev.type === L.EV_TCP_RTO ? 'tcp-rto' : `type-${ev.type}`;
       this.counters.events[name] = (this.counters.events[name] ?? 0) + 1;
       const now = monoMs();
       if (ev.type === L.EV_NO_CONTEXT) {
@@ -332,6 +375,14 @@ export class Agent {
         this.counters.triggers++;
         this.log.debug({ event: 'trigger', ulidLocal: formatIpv6(ev.src), ulidPeer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'first packet of a ULID pair');
         this.#perform(this.#host.trigger(now, { ulidLocal: ev.src, ulidPeer: ev.dst }));
+      } else if (ev.type === L.EV_TCP_RTO) {
+        // TCP timed out on a shimmed ULID pair (sock_ops): negative feedback
+        // from the upper layer (RFC 5534 §4.2) starts REAP's exploration now
+        // instead of after the Send Timeout. Ignored while exploring.
+        const s = this.#host.context({ ulidLocal: ev.src, ulidPeer: ev.dst });
+        if (s?.ctLocal != null && s.state === ContextState.Established && this.#reap.feedback(now, s.ctLocal, 'tcp-rto')) {
+          this.#ctxLog(s).debug({ event: 'tcp-rto', rtos: ev.ifindex }, 'TCP retransmission timeout: REAP feedback');
+        }
       } else if (ev.type === L.EV_UNKNOWN_TAG || ev.type === L.EV_BAD_LOCATOR) {
         this.#perform(this.#host.payloadWithUnknownTag(now, { src: ev.src, dst: ev.dst, tag: ev.tag & BigInt(L.CT_MASK) }));
       }
@@ -477,7 +528,7 @@ export class Agent {
         flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND,
       });
       this.counters.installs++;
-      if (s.state === ContextState.Established) this.#reap.sync(monoMs(), s, this.#locals);
+      if (s.state === ContextState.Established) this.#reap.sync(monoMs(), s, this.#locals, this.#apiBackend?.prefs.get(s.ctLocal));
       if (ifindex === 0) this.#ctxLog(s).warn({ event: 'no-uplink', lpLocal: formatIpv6(s.lpLocal) }, 'the current local locator is on no uplink');
     } catch (err) {
       this.counters.installErrors++;
@@ -487,6 +538,7 @@ export class Agent {
 
   #uninstall(ct: bigint): void {
     this.#reap?.remove(ct);
+    this.#apiBackend?.forget(ct);
     const id = this.#ids.get(ct);
     if (id === undefined) return;
     this.#ids.delete(ct);
@@ -661,6 +713,8 @@ export class Agent {
       pid: process.pid,
       uptimeS: Math.round((monoMs() - this.startedAt) / 1000),
       socket: this.socketPath,
+      apiSocket: this.apiPath,
+      api: this.#api?.counters ?? null,
       shimDev: this.#st.shimDev,
       uplinks: this.#st.uplinks,
       gso: this.#st.gso,
@@ -693,6 +747,8 @@ export class Agent {
       const peer = addrParam(p.peer, 'peer');
       const r = this.#host.setCurrentPair(monoMs(), ct, { local, peer });
       if (!r.ok) throw new ControlError(r.reason === 'no-context' ? 'ENOENT' : 'EINVAL', `cannot move context ${tagText(ct)}: ${r.reason}`);
+      // An operator's choice: REAP starts over on the new pair (else it would restore its own).
+      this.#reap.remove(ct);
       this.#perform(r.actions);
       return this.contextsView().find((c) => c.ctLocal === tagText(ct));
     });

@@ -35,14 +35,23 @@ export interface AgentConfig {
   /** bpffs mount and runtime state root (per network namespace below them). */
   readonly bpffs?: string;
   readonly runDir?: string;
-  /** The agent's Unix socket (default `<runDir>/<netns>/shim6d.sock`). */
+  /** The agent's control socket for shim6ctl (default `<runDir>/<netns>/shim6d.sock`). */
   readonly apiSocket?: string;
+  /** The RFC 6316 API socket for applications (default `<runDir>/<netns>/api.sock`, where libshim6 looks). */
+  readonly apiPath?: string;
+  /** Its file mode (default 0o666: any local process may act on sockets it holds). */
+  readonly apiMode: number;
+  /** Group owning it (name or gid), e.g. with apiMode 0o660 to admit one group. */
+  readonly apiGroup?: string | number;
   readonly timers: TimerConfig;
   readonly logLevel: LogLevel;
   /** On SIGTERM: keep contexts and the data plane (default) or remove them. */
   readonly teardownOnExit: boolean;
   /** REAP (RFC 5534) defaults for every context. */
   readonly reap: ReapConfig;
+  /** TCP: RTO bound (ms, 1000..120000, 0 = none) for shimmed sockets during an outage, and the cgroup of the sock_ops program ('none': TCP left alone). */
+  readonly tcpRtoMaxMs?: number;
+  readonly cgroup?: string;
 }
 
 export interface ConfigInput {
@@ -57,15 +66,20 @@ export interface ConfigInput {
   bpffs?: unknown;
   runDir?: unknown;
   apiSocket?: unknown;
+  apiPath?: unknown;
+  apiMode?: unknown;
+  apiGroup?: unknown;
   timers?: unknown;
   logLevel?: unknown;
   teardownOnExit?: unknown;
   reap?: unknown;
+  tcpRtoMaxMs?: unknown;
+  cgroup?: unknown;
 }
 
 const KNOWN = new Set<keyof ConfigInput>([
   'uplinks', 'shimDev', 'gso', 'prefixes', 'hba', 'configureAddresses', 'shimRoutes', 'stateDir',
-  'bpffs', 'runDir', 'apiSocket', 'timers', 'logLevel', 'teardownOnExit', 'reap',
+  'bpffs', 'runDir', 'apiSocket', 'apiPath', 'apiMode', 'apiGroup', 'timers', 'logLevel', 'teardownOnExit', 'reap', 'tcpRtoMaxMs', 'cgroup',
 ]);
 
 function bad(key: string, why: string): never {
@@ -108,8 +122,10 @@ function timers(v: unknown): TimerConfig {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) bad('timers', 'must be an object of millisecond values');
   const out: Record<string, number> = { ...DEFAULT_TIMERS };
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (!(k in DEFAULT_TIMERS)) bad(`timers.${k}`, `unknown timer (known: ${Object.keys(DEFAULT_TIMERS).join(', ')})`);
-    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) bad(`timers.${k}`, 'must be a number of milliseconds > 0');
+    if (!Object.hasOwn(DEFAULT_TIMERS, k)) bad(`timers.${k}`, `unknown timer (known: ${Object.keys(DEFAULT_TIMERS).join(', ')})`);
+    if (k.endsWith('RetriesMax')) {
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) bad(`timers.${k}`, 'must be a whole number of retries ≥ 0');
+    } else if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) bad(`timers.${k}`, 'must be a number of milliseconds > 0');
     out[k] = x;
   }
   return out as unknown as TimerConfig;
@@ -147,12 +163,19 @@ function reap(file: unknown, flags: unknown): ReapConfig {
   return Object.freeze(out);
 }
 
+function tcpRto(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < 1000 || v > 120_000))) bad('tcpRtoMaxMs', 'must be 0 (no bound) or 1000..120000 ms (the kernel\'s limits)');
+  return v;
+}
+
 /** Merge the file's settings and the flags' (flags win) and validate. */
 export function resolveConfig(file: ConfigInput, flags: ConfigInput): AgentConfig {
   for (const k of Object.keys(file)) if (!KNOWN.has(k as keyof ConfigInput)) bad(k, `unknown key (known: ${[...KNOWN].join(', ')})`);
   const pick = <K extends keyof ConfigInput>(k: K): unknown => (flags[k] !== undefined ? flags[k] : file[k]);
   const uplinks = strings('uplinks', pick('uplinks') ?? []);
   if (uplinks.length === 0) bad('uplinks', 'at least one uplink device is needed (--uplink DEV)');
+  if (new Set(uplinks).size !== uplinks.length) bad('uplinks', 'must be distinct');
   const gso = pick('gso') ?? 'segment';
   if (gso !== 'segment' && gso !== 'head') bad('gso', "must be 'segment' or 'head'");
   const prefixes = strings('prefixes', pick('prefixes') ?? []).map((p) => parsePrefix(p));
@@ -165,7 +188,11 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): AgentConfi
   const shimDev = str('shimDev', pick('shimDev') ?? 'shim6');
   if (shimDev.length > 14) bad('shimDev', 'at most 14 characters (the veth peer is <dev>p)');
   if (uplinks.includes(shimDev)) bad('shimDev', 'cannot also be an uplink');
-  const opt = (k: 'bpffs' | 'runDir' | 'apiSocket'): string | undefined => (pick(k) === undefined ? undefined : str(k, pick(k)));
+  const apiMode = pick('apiMode') ?? 0o666;
+  if (typeof apiMode !== 'number' || !Number.isInteger(apiMode) || apiMode < 0 || apiMode > 0o777) bad('apiMode', 'must be a file mode (e.g. 438 = 0o666, 432 = 0o660)');
+  const apiGroup = pick('apiGroup');
+  if (apiGroup !== undefined && !(typeof apiGroup === 'string' && apiGroup.length > 0) && !(typeof apiGroup === 'number' && Number.isInteger(apiGroup) && apiGroup >= 0)) bad('apiGroup', 'must be a group name or gid');
+  const opt = (k: 'bpffs' | 'runDir' | 'apiSocket' | 'apiPath'): string | undefined => (pick(k) === undefined ? undefined : str(k, pick(k)));
   return Object.freeze({
     uplinks,
     shimDev,
@@ -178,10 +205,15 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): AgentConfi
     bpffs: opt('bpffs'),
     runDir: opt('runDir'),
     apiSocket: opt('apiSocket'),
+    apiPath: opt('apiPath'),
+    apiMode,
+    apiGroup: apiGroup as string | number | undefined,
     timers: timers(pick('timers')),
     logLevel: logLevel as LogLevel,
     teardownOnExit: pick('teardownOnExit') === undefined ? false : bool('teardownOnExit', pick('teardownOnExit')),
     reap: reap(file.reap, flags.reap),
+    tcpRtoMaxMs: tcpRto(pick('tcpRtoMaxMs')),
+    cgroup: pick('cgroup') === undefined ? undefined : str('cgroup', pick('cgroup')),
   });
 }
 

@@ -85,18 +85,25 @@ export class ControlServer {
   #accept(c: net.Socket): void {
     this.#conns.add(c);
     let buf = '';
+    let closed = false;
+    const tooLong = (): void => {
+      // Refuse and stop reading: nothing after an oversized line is served.
+      closed = true;
+      c.end(JSON.stringify({ id: null, error: { code: 'EMSGSIZE', message: `request longer than ${MAX_LINE} bytes` } }) + '\n');
+      c.destroySoon?.();
+      c.pause();
+    };
     c.setEncoding('utf8');
     c.on('data', (chunk: string) => {
+      if (closed) return;
       buf += chunk;
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        if (nl > MAX_LINE) return tooLong();
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.trim()) void this.#dispatch(c, line);
       }
-      if (buf.length > MAX_LINE) {
-        c.end(JSON.stringify({ id: null, error: { code: 'EMSGSIZE', message: `request longer than ${MAX_LINE} bytes` } }) + '\n');
-        buf = '';
-      }
+      if (buf.length > MAX_LINE) tooLong();
     });
     c.on('error', () => {});
     c.on('close', () => this.#conns.delete(c));

@@ -23,6 +23,7 @@ interface Flags {
   runDir?: string;
   bpffs?: string;
   apiSocket?: string;
+  apiPath?: string;
   logLevel?: string;
   teardownOnExit?: boolean;
   checkConfig?: boolean;
@@ -30,6 +31,8 @@ interface Flags {
   hotStandby?: boolean;
   failback?: boolean;
   reapSample?: string;
+  tcpRtoMax?: string;
+  cgroup?: string;
 }
 
 export function buildProgram(): Command {
@@ -47,12 +50,15 @@ export function buildProgram(): Command {
     .option('--state-dir <dir>', 'persistent state: the HBA set (default /var/lib/shim6)')
     .option('--run-dir <dir>', 'runtime state root (default /run/shim6, env SHIM6_STATE_DIR)')
     .option('--bpffs <path>', 'bpffs mount (default /sys/fs/bpf, env SHIM6_BPFFS)')
-    .option('--api-socket <path>', 'Unix socket for shim6ctl and applications (default <run-dir>/<netns>/shim6d.sock)')
+    .option('--api-socket <path>', 'control socket for shim6ctl (default <run-dir>/<netns>/shim6d.sock)')
+    .option('--api-path <path>', 'RFC 6316 API socket for applications, where libshim6 connects (default <run-dir>/<netns>/api.sock)')
     .option('--log-level <level>', 'trace, debug, info (default), warn, error, silent')
     .option('--send-timeout <ms>', 'REAP Send Timeout for every context (default 15000, RFC 5534)')
     .option('--hot-standby', 'REAP: keep an alternate locator pair verified in advance')
     .option('--no-failback', 'REAP: stay on the new pair after a failure instead of returning when the old one works again')
     .option('--reap-sample <ms>', 'how often data-plane counters are read for REAP (default 200)')
+    .option('--tcp-rto-max <ms>', 'bound TCP\'s RTO on shimmed sockets during an outage (1000..120000, 0 = no bound; default 1000)')
+    .option('--cgroup <path>', 'cgroup v2 for the TCP feedback program (default the root; none = leave TCP alone)')
     .option('--teardown-on-exit', 'on SIGTERM remove contexts and the data plane (default: keep them for the next start)')
     .option('--check-config', 'validate the configuration, print it as JSON and exit')
     .addHelpText('after', `
@@ -103,9 +109,12 @@ export async function main(argv: string[]): Promise<number> {
     runDir: f.runDir,
     bpffs: f.bpffs,
     apiSocket: f.apiSocket,
+    apiPath: f.apiPath,
     logLevel: f.logLevel,
     teardownOnExit: f.teardownOnExit,
     reap: reapFlags(f),
+    tcpRtoMaxMs: f.tcpRtoMax === undefined ? undefined : num(f.tcpRtoMax, '--tcp-rto-max'),
+    cgroup: f.cgroup,
   };
   const cfg = resolveConfig(f.config ? readConfigFile(f.config) : {}, flags);
   if (f.checkConfig) {

@@ -8,6 +8,7 @@ import type { LocalLocator as ReapLocal, PeerLocator as ReapPeer, Pair } from '.
 import type { ContextSnapshot, LocalLocatorSet } from '../context/index.js';
 import type { KeepaliveMessage, ProbeMessage } from '../wire/index.js';
 import { formatIpv6 } from '../wire/index.js';
+import type { AppPrefs } from './api-backend.js';
 
 export interface ReapConfig {
   /** Send Timeout (RFC 5534 §7, default 15 s). */
@@ -56,6 +57,16 @@ interface Entry {
 }
 
 const HISTORY = 16;
+
+/** Application preferences supersede the peer's (RFC 6316 §11.1); a locator list restricts. */
+function applyPrefs<T extends { addr: Uint8Array; priority?: number; weight?: number }>(list: T[], prefs: Map<string, { prio: number; weight: number }> | undefined, only: Set<string> | null): T[] {
+  return list
+    .filter((l) => !only || only.has(Buffer.from(l.addr).toString('hex')))
+    .map((l) => {
+      const p = prefs?.get(Buffer.from(l.addr).toString('hex'));
+      return p ? { ...l, priority: p.prio, weight: p.weight } : l;
+    });
+}
 const pairText = (p: Pair): { local: string; peer: string } => ({ local: formatIpv6(p.local), peer: formatIpv6(p.peer) });
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -99,17 +110,26 @@ export class ReapDriver {
    * view: the lost pair is no longer a candidate, so REAP explores, switches
    * to a verified pair, and remembers the lost one for fail-back.
    */
-  sync(now: number, s: ContextSnapshot, locals: LocalLocatorSet): void {
+  sync(now: number, s: ContextSnapshot, locals: LocalLocatorSet, app?: AppPrefs): void {
     if (s.ctLocal === null || s.ctPeer === null) return;
     const ct = s.ctLocal;
     const e = this.#entries.get(ct);
     const current = { local: s.lpLocal, peer: s.lpPeer };
-    const ls = ReapDriver.locals(locals);
-    const ps = ReapDriver.peers(s);
+    const ls = applyPrefs(ReapDriver.locals(locals), app?.local, app?.localOnly ?? null);
+    const ps = applyPrefs(ReapDriver.peers(s), app?.peer, app?.peerOnly ?? null);
     if (e && e.ctPeer === s.ctPeer) {
       this.#perform(ct, this.#sched.update(ct, (c) => c.locatorsChanged(now, ls, ps)));
       if (s.peerKeepaliveTimeout !== null && s.peerKeepaliveTimeout * 1000 !== e.ctx.peerKeepaliveTimeoutMs) {
         this.#perform(ct, this.#sched.update(ct, (c) => c.setPeerKeepaliveTimeout(now, s.peerKeepaliveTimeout! * 1000)));
+      }
+      // The core moved the pair by itself (a locator went away) while REAP
+      // was idle; the locator is back before REAP explored: REAP's pair is a
+      // candidate again and stays authoritative.
+      const rc = e.ctx.current;
+      const usable = (p: Pair): boolean => ls.some((l) => hex(l.addr) === hex(p.local)) && ps.some((q) => q.verified && hex(q.addr) === hex(p.peer));
+      if ((hex(rc.local) !== hex(current.local) || hex(rc.peer) !== hex(current.peer)) && e.ctx.state === 'Operational' && usable(rc)) {
+        this.#note(e, now, 'restore', `${formatIpv6(rc.local)} -> ${formatIpv6(rc.peer)}`);
+        this.hooks.switchPair(ct, { local: rc.local, peer: rc.peer }, 'restore');
       }
       return;
     }
@@ -160,7 +180,7 @@ export class ReapDriver {
   feedback(now: number, ct: bigint, kind: 'app' | 'tcp-rto'): boolean {
     const e = this.#entries.get(ct);
     if (!e) return false;
-    this.#note(e, now, 'feedback', kind);
+    if (e.ctx.state === 'Operational') this.#note(e, now, 'feedback', kind);
     this.#perform(ct, this.#sched.feedback(now, ct, kind));
     return true;
   }

@@ -79,9 +79,18 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .requiredOption('--uplink <dev...>', 'uplink interface (repeat or comma-separate)')
     .option('--shim-dev <name>', 'shim device: peer ULID routes point at it', 'shim6')
     .addOption(new Option('--gso <mode>', 'how payload headers enter GSO packets').choices(['auto', 'head', 'segment']).default('auto'))
+    .option('--cgroup <path>', 'cgroup v2 for the TCP feedback program (default the root; none = leave TCP alone)')
+    .option('--tcp-rto-max <ms>', "bound TCP's RTO on shimmed sockets during an outage (1000..120000, 0 = none)")
     .option('--json', 'machine-readable output')
-    .action(function (this: Command, o: { uplink: string[]; shimDev: string; gso: GsoMode | 'auto'; json?: boolean }) {
-      const st = dataplaneUp(pins(this), { shimDev: o.shimDev, uplinks: o.uplink.flatMap((u) => collect(u)), gso: o.gso });
+    .action(function (this: Command, o: { uplink: string[]; shimDev: string; gso: GsoMode | 'auto'; cgroup?: string; tcpRtoMax?: string; json?: boolean }) {
+      const rto = o.tcpRtoMax === undefined ? undefined : Number(o.tcpRtoMax);
+      if (rto !== undefined && (!Number.isInteger(rto) || (rto !== 0 && (rto < 1000 || rto > 120_000)))) {
+        throw new Shim6Error('SHIM6_ERR_USAGE', '--tcp-rto-max must be 0 or 1000..120000 (ms)');
+      }
+      const st = dataplaneUp(pins(this), {
+        shimDev: o.shimDev, uplinks: o.uplink.flatMap((u) => collect(u)), gso: o.gso,
+        ...(o.cgroup !== undefined ? { cgroup: o.cgroup } : {}), ...(rto !== undefined ? { tcpRtoMaxMs: rto } : {}),
+      });
       if (o.json) out(toJson(st));
       else out(`data plane up: shim device ${st.shimDev} (mtu ${st.mtu}), uplinks ${st.uplinks.map((u) => u.name).join(', ')}, gso ${st.gso}`);
     });
@@ -102,6 +111,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       if (s.state) out(`shim device: ${s.state.shimDev} (peer ${s.state.shimPeer}), mtu ${s.state.mtu}, gso ${s.state.gso}`);
       if (s.abi) out(`abi: magic 0x${s.abi.magic.toString(16)} version ${s.abi.version}${s.abi.compatible ? '' : ' (INCOMPATIBLE with this build)'}`);
       if (s.contexts !== undefined) out(`contexts: ${s.contexts}`);
+      if (s.tcp) out(`tcp feedback: ${JSON.stringify(s.tcp).replace(/[{}"]/g, '').replace(/,/g, ', ')}`);
       if (s.gso) out(`gso self-test: ${s.gso.ok ? 'ok' : 'FAILING: GSO packets sent to be segmented do not come back'} (${s.gso.loopOut} out, ${s.gso.loopIn} segments back)`);
       if (s.attachments.length) {
         out(table(['DEVICE', 'HOOK', 'PROGRAM', 'ID'], s.attachments.map((a) => [a.dev, a.direction, a.program ?? '-', a.progId ?? '-'])));

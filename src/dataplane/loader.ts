@@ -3,6 +3,7 @@
 // the programs, describe the uplinks. Idempotent: `up` on a running data
 // plane reloads the programs and re-attaches them without losing state.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { native } from '../native.js';
 import { Shim6Error, fromSystem } from '../errors.js';
@@ -18,6 +19,26 @@ export interface UpOptions {
   shimDev: string;           // the shim netdev the peer ULID routes point at
   uplinks: string[];         // interfaces that carry locators
   gso?: GsoMode | 'auto';    // default auto
+  /** cgroup v2 that shim6_sockops (TCP feedback and RTO bound) attaches to:
+   * default $SHIM6_CGROUP, else the root of the cgroup v2 hierarchy; '' or
+   * 'none' leaves TCP alone. */
+  cgroup?: string;           // a path, or 'cgroup2:/REL' (default 'cgroup2:/')
+  /** TCP_RTO_MAX_MS of TCP sockets on shimmed ULID pairs during the first
+   * RTOs of an outage (tcp_retries2 / 2 of them), 1000..120000, 0 = no bound
+   * (events only). Default $SHIM6_TCP_RTO_MAX_MS, else TCP_RTO_MAX_MS_DEFAULT. */
+  tcpRtoMaxMs?: number;
+}
+
+/** shim6_sockops: where it is attached and with which settings. */
+export interface TcpFeedbackState {
+  cgroup: string | null;     // null: not attached (disabled, or error)
+  rtoMaxMs: number;          // TCP_RTO_MAX_MS during an outage (0: none)
+  rtoBounded: number;        // ... for this many consecutive RTOs
+  rtoMaxDefaultMs: number;   // ... then back to this (net.ipv4.tcp_rto_max_ms)
+  netnsCookie: string;       // the namespace whose sockets it acts on
+  linkPin?: string;          // the pinned bpf_link that holds the attachment
+  linkId?: number;
+  error?: string;            // attaching failed (the rest of the data plane is up)
 }
 
 export interface DataplaneState {
@@ -29,6 +50,7 @@ export interface DataplaneState {
   mtu: number;
   pinDir: string;
   createdShim: boolean;
+  tcp?: TcpFeedbackState;
 }
 
 const STATE_FILE = 'dataplane.json';
@@ -45,6 +67,10 @@ export const UPLINK_TABLE_BASE = 14000;
 const MARK = `0x${L.MARK_MAGIC.toString(16)}/0x${L.MARK_MAGIC_MASK.toString(16)}`;
 const TC_PRIO = 1;
 const TC_HANDLE = 1;
+/** The bpf_link of shim6_sockops, pinned next to the maps: `dataplane down`
+ * removes it with them (which detaches the program), and so does unmounting
+ * the bpffs: a namespace torn down without `down` leaves nothing attached. */
+const SOCKOPS_LINK = 'link_sockops';
 
 export function peerName(shimDev: string): string {
   const p = `${shimDev}p`;
@@ -121,6 +147,100 @@ export function refreshUplinks(maps: DataplaneMaps, uplinks: Array<{ name: strin
   return n;
 }
 
+/** Mount point of the root of the cgroup v2 hierarchy (/sys/fs/cgroup, or
+ * /sys/fs/cgroup/unified on hybrid systems) in this mount namespace;
+ * undefined when none is visible (`ip netns exec` mounts a fresh /sys, which
+ * hides it). */
+export function cgroup2Root(): string | undefined {
+  try {
+    for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const [pre, post] = line.split(' - ');
+      if (post?.split(' ')[0] === 'cgroup2' && pre.split(' ')[3] === '/') return pre.split(' ')[4];
+    }
+  } catch { /* no /proc */ }
+  return undefined;
+}
+
+/** Run fn with a path for a cgroup spec: a directory of a cgroup v2 mount, or
+ * 'cgroup2:/REL' (REL below the root of the cgroup v2 hierarchy: the visible
+ * mount, else one made for the call and lazily unmounted after it; the
+ * cgroup itself stays referenced by whatever fn attached to it). */
+function withCgroup<T>(spec: string, fn: (dir: string) => T): T {
+  if (!spec.startsWith('cgroup2:')) return fn(spec);
+  const rel = spec.slice('cgroup2:'.length);
+  const root = cgroup2Root();
+  if (root) return fn(path.join(root, rel));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shim6-cgroup2-'));
+  try {
+    sys.run('mount', ['-t', 'cgroup2', 'cgroup2', tmp]);
+    try {
+      return fn(path.join(tmp, rel));
+    } finally {
+      sys.run('umount', ['-l', tmp], { allowFail: true });
+    }
+  } finally {
+    fs.rmdirSync(tmp);
+  }
+}
+
+export function tcpRtoMaxMs(want?: number): number {
+  const env = process.env.SHIM6_TCP_RTO_MAX_MS;
+  const v = want ?? (env !== undefined && env !== '' ? Number(env) : L.TCP_RTO_MAX_MS_DEFAULT);
+  if (!Number.isInteger(v) || (v !== 0 && (v < 1000 || v > 120000))) {
+    throw new Shim6Error('SHIM6_ERR_USAGE', `TCP RTO bound must be 0 (none) or 1000..120000 ms, not ${want ?? env}`);
+  }
+  return v;
+}
+
+function sysctlInt(name: string, dflt: number): number {
+  try {
+    const v = Number(fs.readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8').trim());
+    return Number.isInteger(v) && v > 0 ? v : dflt;
+  } catch {
+    return dflt; // kernels before 6.15 have no tcp_rto_max_ms (nor TCP_RTO_MAX_MS)
+  }
+}
+
+function sockopsCgroup(want?: string): string | null {
+  const v = want ?? process.env.SHIM6_CGROUP ?? 'cgroup2:/';
+  return v === '' || v === 'none' ? null : v;
+}
+
+/** Attach shim6_sockops to the cgroup (or swap the program of the link
+ * already there); remove the link when TCP feedback is off. Never throws:
+ * the data plane works without it, the state says why it is missing. */
+function attachSockops(pins: PinConfig, progFd: number | undefined, cgroup: string | null, rto: Pick<TcpFeedbackState, 'rtoMaxMs' | 'rtoBounded' | 'rtoMaxDefaultMs'>): TcpFeedbackState {
+  const n = native();
+  const pin = path.join(pins.pinDir, SOCKOPS_LINK);
+  const st: TcpFeedbackState = { cgroup: null, ...rto, netnsCookie: n.netnsCookie().toString() };
+  const prev = readState(pins)?.tcp;
+  let fd: number | undefined;
+  try {
+    if (fs.existsSync(pin)) {
+      fd = n.objGet(pin);
+      const info = n.linkInfo(fd);
+      if (!cgroup || !progFd || prev?.cgroup !== cgroup || !info.cgroupId) {
+        n.closeFd(fd);
+        fd = undefined;
+        fs.unlinkSync(pin); // last reference: detached
+      } else {
+        n.linkUpdate(fd, progFd);
+      }
+    }
+    if (!cgroup) return st;
+    if (!progFd) throw new Error('this build has no shim6_sockops program');
+    if (fd === undefined) {
+      fd = withCgroup(cgroup, (dir) => n.cgroupLink(dir, progFd, 'sock_ops'));
+      n.objPin(fd, pin);
+    }
+    return { ...st, cgroup, linkPin: pin, linkId: n.linkInfo(fd).id };
+  } catch (err) {
+    return { ...st, error: `attaching shim6_sockops to cgroup ${cgroup}: ${(err as Error).message}` };
+  } finally {
+    if (fd !== undefined) n.closeFd(fd);
+  }
+}
+
 export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
   const n = native();
   if (opts.uplinks.length === 0) throw new Shim6Error('SHIM6_ERR_USAGE', 'at least one uplink is needed (--uplink DEV)');
@@ -134,6 +254,14 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
   });
   if (opts.uplinks.includes(opts.shimDev)) throw new Shim6Error('SHIM6_ERR_USAGE', 'the shim device cannot also be an uplink');
   const gso = chooseGso(opts.gso);
+  // TCP models its abort time (tcp_retries2) on the socket's RTO max: bound
+  // half the retries at most, then give the namespace default back.
+  const rto = {
+    rtoMaxMs: tcpRtoMaxMs(opts.tcpRtoMaxMs),
+    rtoBounded: Math.max(1, Math.floor(sysctlInt('tcp_retries2', 15) / 2)),
+    rtoMaxDefaultMs: sysctlInt('tcp_rto_max_ms', 120000),
+  };
+  const cgroup = sockopsCgroup(opts.cgroup);
   const mtu = Math.min(...uplinks.map((u) => sys.linkShow(u.name)[0].mtu)) - L.PAYLOAD_HLEN;
 
   try {
@@ -149,7 +277,8 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
   const peerIfindex = n.ifNameToIndex(shimPeer);
   let loaded;
   try {
-    loaded = n.load({ pinDir: pins.pinDir, gsoMode: gso === 'head' ? L.GSO_HEAD : L.GSO_SEGMENT, segIfindex: peerIfindex });
+    loaded = n.load({ pinDir: pins.pinDir, gsoMode: gso === 'head' ? L.GSO_HEAD : L.GSO_SEGMENT, segIfindex: peerIfindex,
+      tcpRtoMaxMs: rto.rtoMaxMs, tcpRtoBounded: rto.rtoBounded, tcpRtoMaxDefaultMs: rto.rtoMaxDefaultMs });
   } catch (err) {
     const e = err as { code?: string };
     if (e.code === 'EINVAL' && fs.readdirSync(pins.pinDir).length > 0) {
@@ -184,9 +313,10 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
     if (!sys.run('ip', ['-6', 'rule', 'show', 'pref', String(RULE_PREF)]).includes(`lookup ${ROUTE_TABLE}`)) {
       sys.run('ip', ['-6', 'rule', 'add', 'pref', String(RULE_PREF), 'not', 'fwmark', MARK, 'lookup', String(ROUTE_TABLE)]);
     }
+    const tcp = attachSockops(pins, progFds.shim6_sockops, cgroup, rto);
     const st: DataplaneState = {
       version: 1, shimDev: opts.shimDev, shimPeer, uplinks, gso, mtu, pinDir: pins.pinDir,
-      createdShim: createdShim || (prev?.createdShim ?? false),
+      createdShim: createdShim || (prev?.createdShim ?? false), tcp,
     };
     writeState(pins, st);
     return st;
@@ -220,6 +350,7 @@ export function dataplaneDown(pins: PinConfig): { detached: number; removedPins:
     sys.run('ip', ['-6', 'route', 'flush', 'table', String(UPLINK_TABLE_BASE + u.ifindex)], { allowFail: true });
   }
   let removedPins = 0;
+  if (fs.existsSync(path.join(pins.pinDir, SOCKOPS_LINK))) detached++; // unpinned below: detached
   if (fs.existsSync(pins.pinDir)) {
     for (const f of fs.readdirSync(pins.pinDir)) {
       fs.unlinkSync(path.join(pins.pinDir, f));
@@ -243,6 +374,43 @@ export interface DataplaneStatus {
   /** GSO self-test: packets sent round the veth peer to be segmented, and
    * segments that came back. ok=false: the kernel drops them. */
   gso?: { loopOut: string; loopIn: string; ok: boolean };
+  /** shim6_sockops (TCP feedback, RTO bound): attached to its cgroup, and
+   * RTOs seen on shimmed pairs, backoffs bounded, bounds lifted, refusals. */
+  tcp?: {
+    cgroup: string | null; attached: boolean; program?: string; progId?: number; linkId?: number;
+    rtoMaxMs: number; rtoBounded: number; error?: string;
+    rtos: string; bounded: string; unbounded: string; boundErrors: string;
+  };
+}
+
+function sockopsStatus(pins: PinConfig, t: TcpFeedbackState, maps: DataplaneMaps): NonNullable<DataplaneStatus['tcp']> {
+  const n = native();
+  const sum = (i: number): string => {
+    const v = n.mapLookup(maps.fds.shim6_counters, Buffer.from(new Uint32Array([i]).buffer));
+    let s = 0n;
+    if (v) for (let off = 0; off + 8 <= v.length; off += 8) s += v.readBigUInt64LE(off);
+    return s.toString();
+  };
+  const out: NonNullable<DataplaneStatus['tcp']> = {
+    cgroup: t.cgroup, attached: false, rtoMaxMs: t.rtoMaxMs, rtoBounded: t.rtoBounded, error: t.error,
+    rtos: sum(L.CNT_TCP_RTO), bounded: sum(L.CNT_TCP_BOUND), unbounded: sum(L.CNT_TCP_UNBOUND), boundErrors: sum(L.CNT_TCP_BOUND_ERR),
+  };
+  if (!t.cgroup) return out;
+  try {
+    const fd = n.objGet(path.join(pins.pinDir, SOCKOPS_LINK));
+    try {
+      const li = n.linkInfo(fd);
+      out.linkId = li.id;
+      out.progId = li.progId;
+      // A link detached behind our back (or whose cgroup went) reports cgroup 0.
+      out.attached = !!li.cgroupId;
+      const pfd = n.progFdById(li.progId);
+      try { out.program = n.progInfo(pfd).name; } finally { n.closeFd(pfd); }
+    } finally {
+      n.closeFd(fd);
+    }
+  } catch { /* no link */ }
+  return out;
 }
 
 export function dataplaneStatus(pins: PinConfig): DataplaneStatus {
@@ -274,6 +442,7 @@ export function dataplaneStatus(pins: PinConfig): DataplaneStatus {
       out.contexts = maps.ctxIds().length;
       const c = maps.counters();
       out.gso = { loopOut: c.gsoLoopOut.toString(), loopIn: c.gsoLoopIn.toString(), ok: c.gsoLoopOut === 0n || c.gsoLoopIn >= c.gsoLoopOut };
+      if (st?.tcp) out.tcp = sockopsStatus(pins, st.tcp, maps);
     } finally {
       maps.close();
     }

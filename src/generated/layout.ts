@@ -10,6 +10,10 @@ export const CNT_GSO_HEAD = 2;
 export const CNT_GSO_LOOP_IN = 1;
 export const CNT_GSO_LOOP_OUT = 0;
 export const CNT_MAX = 8;
+export const CNT_TCP_BOUND = 3;
+export const CNT_TCP_BOUND_ERR = 4;
+export const CNT_TCP_RTO = 5;
+export const CNT_TCP_UNBOUND = 6;
 export const CTX_F_ACTIVE = 1;
 export const CTX_F_INBOUND = 2;
 export const CT_MASK = 0x7fffffffffff;
@@ -28,6 +32,7 @@ export const DROP_TRUNCATED = 1;
 export const EVENT_HOLD_NS = 0x3b9aca00;
 export const EV_BAD_LOCATOR = 3;
 export const EV_NO_CONTEXT = 1;
+export const EV_TCP_RTO = 4;
 export const EV_UNKNOWN_TAG = 2;
 export const GSO_HEAD = 1;
 export const GSO_SEGMENT = 0;
@@ -49,9 +54,12 @@ export const SIDE_PEER = 1;
 export const SOCK_F_DONTSHIM = 1;
 export const SOCK_F_PIN_LOCAL = 2;
 export const SOCK_F_PIN_PEER = 4;
+export const TCP_RTO_BOUNDED_DEFAULT = 7;
+export const TCP_RTO_HOLD_NS = 0xbebc200;
+export const TCP_RTO_MAX_MS_DEFAULT = 0x3e8;
 
 // ---- programs and maps (BTF) ----
-export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_ingress","shim6_peer_in"] as const;
+export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_ingress","shim6_peer_in","shim6_sockops"] as const;
 export type ProgramName = (typeof PROGRAMS)[number];
 export const MAPS = {
   shim6_abi: { type: 2, maxEntries: 1, key: "INT:4", value: "shim6_abi" },
@@ -65,6 +73,7 @@ export const MAPS = {
   shim6_sock: { type: 24, maxEntries: 0, key: "INT:4", value: "shim6_sock_policy" },
   shim6_stats: { type: 6, maxEntries: 65536, key: "INT:4", value: "shim6_ctx_stats" },
   shim6_tag: { type: 1, maxEntries: 65536, key: "INT:8", value: "INT:4" },
+  shim6_tcp_seen: { type: 9, maxEntries: 16384, key: "shim6_ulid_key", value: "INT:8" },
   shim6_ulid: { type: 1, maxEntries: 65536, key: "shim6_ulid_key", value: "INT:4" },
   shim6_uplink: { type: 1, maxEntries: 1024, key: "shim6_addr_key", value: "shim6_uplink" },
 } as const;

@@ -10,7 +10,8 @@
 //   echo-server --bind A --port P                TCP echo
 //   echo-client --to A --port P --interval-ms 10 --duration-ms D [--from A] [--udp-port P]
 //       sends a numbered message every interval over TCP (and UDP if --udp-port),
-//       reports the longest gap between consecutive echoes, losses, resets
+//       reports the longest gap between consecutive echoes, losses, resets;
+//       SIGUSR1 ends it early (it still waits 1.5 s for the last echoes)
 import net from 'node:net';
 import dgram from 'node:dgram';
 import crypto from 'node:crypto';
@@ -154,12 +155,15 @@ if (mode === 'tcp-sink') {
     u.bind(0, opt.from);
     u.on('message', () => { udpGot++; const now = Date.now(); if (udpLast) udpMaxGap = Math.max(udpMaxGap, now - udpLast); udpLast = now; });
   }
+  let stopEarly = false;
+  // SIGUSR1: stop sending now and report (a caller that waits for an event, not a duration).
+  process.on('SIGUSR1', () => { stopEarly = true; });
   s.on('connect', () => {
     out({ listening: true, connected: true });
     lastEcho = Date.now();
     const t = setInterval(() => {
       const now = Date.now();
-      if (now - t0 >= duration) {
+      if (now - t0 >= duration || stopEarly) {
         clearInterval(t);
         setTimeout(() => {
           out({ sent: seq, echoed: expect, corrupt, maxGapMs: maxGap, error, udp: u ? { sent: udpSent, got: udpGot, maxGapMs: udpMaxGap } : undefined, timeline });

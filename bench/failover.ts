@@ -1,0 +1,124 @@
+// make bench-failover: the pause an application sees when a path breaks.
+// Two agents (A, B) in the namespace topology; an echo client on A sends a
+// message every 10 ms over TCP (and UDP) between the HBA ULIDs; path 1 is
+// broken (a BPF blackhole on R1, or A's uplink a1 taken down), the longest
+// gap in the echo stream is recorded, the path is repaired and the context
+// must return before the next run. p50/p99 per profile and failure kind.
+//
+//   PROFILES=default,fast,standby   which profiles (default: all three)
+//   RUNS=20                         runs per profile and kind
+//
+// Profiles: default = RFC 5534 timers (Send Timeout 15 s); fast = Send
+// Timeout 3 s (what an application sets with SHIM_APP_TIMEOUT; here by
+// agent configuration); standby = fast + hot standby. Fail-back hold is 2 s
+// in every profile so runs follow each other quickly.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Topology, type AgentProcess } from '../src/lab/topology.js';
+import type { ContextView } from '../src/agent/agent.js';
+
+const PROFILES: Record<string, Record<string, unknown>> = {
+  default: { failbackHoldMs: 2000 },
+  fast: { sendTimeoutMs: 3000, failbackHoldMs: 2000 },
+  standby: { sendTimeoutMs: 3000, failbackHoldMs: 2000, hotStandby: true },
+};
+const wanted = (process.env.PROFILES ?? 'default,fast,standby').split(',').map((s) => s.trim()).filter(Boolean);
+const RUNS = Number(process.env.RUNS ?? 20);
+for (const p of wanted) if (!(p in PROFILES)) throw new Error(`unknown profile '${p}' (known: ${Object.keys(PROFILES).join(', ')})`);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+};
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+async function until(what: string, f: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+interface Kind { name: 'blackhole' | 'linkdown'; break(t: Topology): void; repair(t: Topology): void }
+const KINDS: Kind[] = [
+  { name: 'blackhole', break: (t) => { t.R1.blackhole('r1a'); t.R1.blackhole('r1b'); }, repair: (t) => { t.R1.unblackhole('r1a'); t.R1.unblackhole('r1b'); } },
+  { name: 'linkdown', break: (t) => t.A.ip('link', 'set', 'a1', 'down'), repair: (t) => t.A.uplinkUp('a1') },
+];
+
+async function profile(name: string): Promise<{ result: Record<string, { p50_s: number; p99_s: number; runs: number; udp_p50_s: number }>; idle: Record<string, number> }> {
+  const t = Topology.create();
+  let A: AgentProcess | undefined;
+  let B: AgentProcess | undefined;
+  try {
+    const cfg = path.join(t.dir, 'reap.json');
+    fs.writeFileSync(cfg, JSON.stringify({ reap: PROFILES[name] }));
+    A = t.A.agent({ args: ['--config', cfg], logLevel: 'info' });
+    B = t.B.agent({ args: ['--config', cfg], logLevel: 'info' });
+    await Promise.all([A.ready, B.ready]);
+    const hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    const hB = B.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    const ctxA = (): ContextView | undefined => A!.ctlJson<ContextView[]>('contexts').find((c) => c.state === 'ESTABLISHED');
+    const ctxB = (): ContextView | undefined => B!.ctlJson<ContextView[]>('contexts').find((c) => c.state === 'ESTABLISHED');
+    const onPath1 = (): boolean => {
+      const a = ctxA(), b = ctxB();
+      return !!a && !!b && a.lpLocal.startsWith('2001:db8:1:') && b.lpPeer.startsWith('2001:db8:1:');
+    };
+    const sendTimeout = Number(PROFILES[name].sendTimeoutMs ?? 15_000);
+    const result: Record<string, { p50_s: number; p99_s: number; runs: number; udp_p50_s: number }> = {};
+    let port = 7200;
+    for (const kind of KINDS) {
+      const gaps: number[] = [];
+      const udpGaps: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        port++;
+        const server = t.B.flow('echo-server', { bind: hB[0], port, 'udp-port': port });
+        await server.ready;
+        const breakAt = 2000, outage = sendTimeout + 6000;
+        // Traffic runs until the context is back on path 1: fail-back verifies
+        // only active contexts, and a second outage there would count too.
+        const client = t.A.flow('echo-client', { to: hB[0], port, 'udp-port': port, from: hA[0], 'interval-ms': 10, 'duration-ms': 300_000 });
+        await until('context on path 1', onPath1, 20_000);
+        await sleep(breakAt);
+        kind.break(t);
+        await sleep(outage);
+        kind.repair(t);
+        await until('fail-back to path 1', onPath1, 120_000).catch((e: Error) => {
+          const view = (c: ContextView | undefined): unknown => c && { lp: `${c.lpLocal} -> ${c.lpPeer}`, peers: c.lsPeer.map((p) => p.addr), reap: c.reap && { ...c.reap, history: c.reap.history.slice(-6) } };
+          throw new Error(`${e.message}: A ${JSON.stringify(view(ctxA()))} B ${JSON.stringify(view(ctxB()))}`);
+        });
+        client.child.kill('SIGUSR1');
+        const r = (await client.done) as { maxGapMs: number; error: string | null; echoed: number; sent: number; udp: { maxGapMs: number } };
+        server.child.kill();
+        if (r.error || r.echoed !== r.sent) throw new Error(`${name}/${kind.name} run ${run}: the echo stream broke (${r.error ?? `${r.echoed}/${r.sent} echoed`})`);
+        gaps.push(r.maxGapMs / 1000);
+        udpGaps.push(r.udp.maxGapMs / 1000);
+        process.stderr.write(`${name} ${kind.name} run ${run + 1}/${RUNS}: gap ${r.maxGapMs} ms (udp ${r.udp.maxGapMs} ms)\n`);
+      }
+      result[kind.name] = { p50_s: r3(quantile(gaps, 0.5)), p99_s: r3(quantile(gaps, 0.99)), runs: gaps.length, udp_p50_s: r3(quantile(udpGaps, 0.5)) };
+    }
+    // Idle cost: a minute of no traffic on an established context.
+    const before = A.ctlJson<{ counters: { txControl: number } }>('agent', 'status').counters.txControl;
+    const idleMs = Number(process.env.IDLE_MS ?? 60_000);
+    await sleep(idleMs);
+    const after = A.ctlJson<{ counters: { txControl: number } }>('agent', 'status').counters.txControl;
+    const r = ctxA()?.reap;
+    return { result, idle: { control_msgs_per_min: r3(((after - before) * 60_000) / idleMs), probes_total: r?.probesSent ?? -1, keepalives_total: r?.keepalivesSent ?? -1 } };
+  } finally {
+    await Promise.all([A?.stop(), B?.stop()]).catch(() => {});
+    t.teardown();
+  }
+}
+
+const out: Record<string, unknown> = {};
+const idle: Record<string, unknown> = {};
+for (const p of wanted) {
+  const r = await profile(p);
+  out[p] = r.result;
+  idle[p] = r.idle;
+}
+process.stdout.write(JSON.stringify({
+  bench: 'failover', runs: RUNS, profiles: out, idle_per_context: idle,
+  goals: { standby: { p50_s: 0.25, p99_s: 0.4 }, fast: { p50_s: 1 }, default: { p50_s: 16 } },
+}) + '\n');

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * shim6/shim.h — the RFC 6316 sockets API for the multihoming shim, as
+ * implemented by shim6 (shim6d serves it; libshim6 routes SOL_SHIM calls to
+ * it).
+ *
+ * RFC 6316 §12 leaves every number platform-specific. This header is the one
+ * place they are defined; the TypeScript mirror (src/api/shim-h.ts) is tested
+ * against it (test/unit/api/shim-h.test.ts). Values never change once
+ * released: the agent and old binaries must keep agreeing.
+ *
+ *   SOL_SHIM   6316: outside Linux's SOL_* range (0..~300).
+ *   options    1..14 in Table 1 order, SHIM_FEEDBACK 15 (cmsg type).
+ *   errno      6317..6320: outside Linux's errno range (1..133 user, 512..530
+ *              kernel-internal, MAX_ERRNO 4095), so they never collide with
+ *              what the kernel or libc report; shim_strerror() names them.
+ *
+ * Usage (RFC 6316 §6): getsockopt(fd, SOL_SHIM, SHIM_ASSOCIATED, &v, &len)
+ * with <shim6/shim.h> included and libshim6 linked (-lshim6) or preloaded
+ * (LD_PRELOAD=libshim6.so). Byte order: lc_addr is in network order; every
+ * other field (and every int option value) is in host order.
+ */
+#ifndef SHIM6_SHIM_H
+#define SHIM6_SHIM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Socket option level and cmsg_level of the shim (RFC 6316 §6, §7). */
+#define SOL_SHIM 6316
+
+/* Table 1: socket options (level SOL_SHIM). */
+#define SHIM_ASSOCIATED              1  /* get:  int 0/1, 2 = unknown (unconnected socket) */
+#define SHIM_DONTSHIM                2  /* get/set: int 0/1; set 1 only before connect() */
+#define SHIM_HOT_STANDBY             3  /* get/set: int 0/1 */
+#define SHIM_LOC_LOCAL_PREF          4  /* get/set: struct shim_locator */
+#define SHIM_LOC_PEER_PREF           5  /* get/set: struct shim_locator */
+#define SHIM_LOC_LOCAL_RECV          6  /* get/set: int 0/1; also a cmsg_type (recvmsg) */
+#define SHIM_LOC_PEER_RECV           7  /* get/set: int 0/1; also a cmsg_type (recvmsg) */
+#define SHIM_LOC_LOCAL_SEND          8  /* get/set: struct shim_locator; also a cmsg_type (sendmsg) */
+#define SHIM_LOC_PEER_SEND           9  /* get/set: struct shim_locator; also a cmsg_type (sendmsg) */
+#define SHIM_LOCLIST_LOCAL          10  /* get/set: struct shim_locator[] */
+#define SHIM_LOCLIST_PEER           11  /* get/set: struct shim_locator[] */
+#define SHIM_APP_TIMEOUT            12  /* get/set: int seconds, 0 = REAP default */
+#define SHIM_PATHEXPLORE            13  /* get/set: struct shim_pathexplore */
+#define SHIM_CONTEXT_DEFERRED_SETUP 14  /* get:  int 0/1 */
+/* RFC 6316 spells it both ways (Table 1 / §6.15 vs §6.14): both names work. */
+#define SHIM_DEFERRED_CONTEXT_SETUP SHIM_CONTEXT_DEFERRED_SETUP
+
+/* Table 2: ancillary data (cmsg_level SOL_SHIM). SHIM_LOC_*_RECV and
+ * SHIM_LOC_*_SEND above are also cmsg types (one sockaddr_in6 or sockaddr_in
+ * per cmsg). */
+#define SHIM_FEEDBACK               15  /* sendmsg: struct shim_feedback */
+
+/* Maximum number of locators in a locator list (RFC 6316 §13). */
+#define SHIM_MAX_LOCATORS 32
+
+/* lc_flags bits (RFC 6316 §8.1; the RFC gives values, not names). */
+#define SHIM_LOC_FLAG_HBA 0x01
+#define SHIM_LOC_FLAG_CGA 0x02
+
+/* fb_direction and fb_indicator values (RFC 6316 §8.3). */
+#define SHIM_FB_OUTBOUND       0
+#define SHIM_FB_INBOUND        1
+#define SHIM_FB_DEFAULT        0  /* MUST NOT be processed */
+#define SHIM_FB_UNABLE         1  /* no unidirectional reachability */
+#define SHIM_FB_UNSATISFACTORY 2
+#define SHIM_FB_SATISFACTORY   3
+
+/* New errno values (RFC 6316 §6.16; ETOOMANYLOCATORS is used by §6.10/6.11
+ * but missing from §6.16's list). */
+#define EINVALIDLOCATOR     6317  /* locator not valid for the context (not in its HBA set, unknown) */
+#define EUNVERIFIEDLOCATOR  6318  /* peer locator's reachability not confirmed yet */
+#define EUNREACHABLELOCATOR 6319  /* peer locator found unreachable */
+#define ETOOMANYLOCATORS    6320  /* > SHIM_MAX_LOCATORS, or the caller's buffer is too small */
+
+/* Figure 4. lc_addr in network byte order; IPv4 as ::ffff:a.b.c.d. */
+struct shim_locator {
+	uint8_t         lc_family;   /* AF_INET6 (AF_INET: HIP only), non-zero */
+	uint8_t         lc_proto;    /* 0, or IPPROTO_UDP behind a NAT */
+	uint16_t        lc_port;     /* NAT port */
+	uint16_t        lc_prio;     /* priority: lower is preferred */
+	uint16_t        lc_weight;   /* weight among equal priorities: higher is preferred */
+	uint32_t        lc_ifidx;    /* interface index (local locators; ignored on set) */
+	struct in6_addr lc_addr;     /* the locator */
+	uint16_t        lc_flags;    /* SHIM_LOC_FLAG_* (ignored on set) */
+};
+
+/* Figure 6. */
+struct shim_pathexplore {
+	uint16_t pe_probenum;        /* number of initial probes */
+	uint16_t pe_keepaliveto;     /* Keepalive Timeout, seconds (= SHIM_APP_TIMEOUT) */
+	uint16_t pe_keepaliveint;    /* Keepalive Interval, seconds */
+	uint16_t pe_initprobeto;     /* Initial Probe Timeout, milliseconds */
+	uint32_t pe_reserved;        /* MUST be zero */
+};
+
+/* Figure 7. */
+struct shim_feedback {
+	uint8_t  fb_direction;       /* SHIM_FB_OUTBOUND / SHIM_FB_INBOUND */
+	uint8_t  fb_indicator;       /* SHIM_FB_* indicator */
+	uint16_t fb_reserved;        /* ignored */
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(struct shim_locator) == 32, "shim_locator size");
+_Static_assert(sizeof(struct shim_pathexplore) == 12, "shim_pathexplore size");
+_Static_assert(sizeof(struct shim_feedback) == 4, "shim_feedback size");
+#endif
+
+/* Text for the four errno values above; strerror() for any other. */
+const char *shim_strerror(int errnum);
+
+/* libshim6: level SOL_SHIM goes to shim6d over its API socket (env
+ * SHIM6_API_SOCKET, default SHIM6_API_SOCKET_DEFAULT); any other level goes
+ * to the C library. The interposer in libshim6 makes plain getsockopt(),
+ * setsockopt(), sendmsg() and recvmsg() do the same. With no agent
+ * answering, SOL_SHIM calls fail with ENOPROTOOPT, as on a system without
+ * the shim. */
+#define SHIM6_API_SOCKET_DEFAULT "/run/shim6/api.sock"
+
+int shim6_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen);
+int shim6_setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen);
+ssize_t shim6_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t shim6_recvmsg(int fd, struct msghdr *msg, int flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHIM6_SHIM_H */

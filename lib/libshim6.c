@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+// libshim6: RFC 6316 SOL_SHIM socket options for C programs (include/shim6/shim.h).
+//
+// The kernel knows no SOL_SHIM; shim6d serves it on a Unix SOCK_SEQPACKET
+// socket (src/api/README.md). shim6_getsockopt() and friends send level
+// SOL_SHIM there, with the caller's socket passed by SCM_RIGHTS, and pass
+// every other level to the C library. The interposer at the end makes plain
+// getsockopt()/setsockopt()/sendmsg()/recvmsg() do the same, whether the
+// program links -lshim6 or runs under LD_PRELOAD=libshim6.so; the C library's
+// functions are found with dlsym(RTLD_NEXT, ...).
+//
+// With no agent answering, SOL_SHIM calls fail with ENOPROTOOPT, as they
+// would on a system without the shim. Each call is one short connection:
+// nothing is cached, so fork() and threads need no care.
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shim6/shim.h>
+#include "shim6_api.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+#define API_TIMEOUT_MS 5000
+
+typedef int (*getsockopt_fn)(int, int, int, void *, socklen_t *);
+typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+
+// ---- the C library's functions ----------------------------------------------------
+
+static void *next_sym(void **cache, const char *name)
+{
+	void *p = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+	if (!p) {
+		p = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(cache, p, __ATOMIC_RELEASE);
+	}
+	return p;
+}
+
+static int libc_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	static void *cache;
+	getsockopt_fn f = (getsockopt_fn)next_sym(&cache, "getsockopt");
+	return f ? f(fd, level, name, val, len) : (int)syscall(SYS_getsockopt, fd, level, name, val, len);
+}
+
+static int libc_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	static void *cache;
+	setsockopt_fn f = (setsockopt_fn)next_sym(&cache, "setsockopt");
+	return f ? f(fd, level, name, val, len) : (int)syscall(SYS_setsockopt, fd, level, name, val, len);
+}
+
+static ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	static void *cache;
+	sendmsg_fn f = (sendmsg_fn)next_sym(&cache, "sendmsg");
+	return f ? f(fd, msg, flags) : syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+static ssize_t libc_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	static void *cache;
+	recvmsg_fn f = (recvmsg_fn)next_sym(&cache, "recvmsg");
+	return f ? f(fd, msg, flags) : syscall(SYS_recvmsg, fd, msg, flags);
+}
+
+// ---- errno texts ---------------------------------------------------------------------
+
+EXPORT const char *shim_strerror(int errnum)
+{
+	switch (errnum) {
+	case EINVALIDLOCATOR: return "Invalid locator";
+	case EUNVERIFIEDLOCATOR: return "Locator not verified";
+	case EUNREACHABLELOCATOR: return "Locator unreachable";
+	case ETOOMANYLOCATORS: return "Too many locators";
+	default: return strerror(errnum);
+	}
+}
+
+// ---- one request to the agent -----------------------------------------------------------
+
+/* The agent of this network namespace listens on /run/shim6/net-<inode of
+ * the netns>/api.sock (each namespace has its own agent); SHIM6_API_SOCKET
+ * overrides it, and SHIM6_API_SOCKET_DEFAULT is the last resort. */
+static const char *api_path(void)
+{
+	static __thread char buf[108];
+	const char *p = secure_getenv("SHIM6_API_SOCKET");
+	struct stat st;
+
+	if (p && *p)
+		return p;
+	if (stat("/proc/self/ns/net", &st) == 0) {
+		snprintf(buf, sizeof(buf), "/run/shim6/net-%llu/api.sock", (unsigned long long)st.st_ino);
+		if (access(buf, F_OK) == 0)
+			return buf;
+	}
+	return SHIM6_API_SOCKET_DEFAULT;
+}
+
+static uint32_t next_seq(void)
+{
+	static uint32_t seq;
+	return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+// Send req (passing fd when >= 0), receive the reply into rep. Returns 0 with
+// *rlen set, or an errno: ENOPROTOOPT when no agent answers, EPROTO when the
+// reply does not match.
+static int api_call(int fd, const uint8_t *req, size_t reqlen, uint8_t *rep, size_t cap, size_t *rlen)
+{
+	struct sockaddr_un sa;
+	const char *path = api_path();
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return ENOPROTOOPT;
+	memcpy(sa.sun_path, path, strlen(path));
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return errno;
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(s);
+		return e == ENOENT || e == ECONNREFUSED || e == ENOTDIR ? ENOPROTOOPT : e;
+	}
+	struct iovec iov = { (void *)req, reqlen };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct msghdr mh;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	ssize_t r;
+	do
+		r = libc_sendmsg(s, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		int e = errno;
+		close(s);
+		return e == EPIPE || e == ECONNRESET ? ENOPROTOOPT : e;
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long left = API_TIMEOUT_MS - ms_since(&t0);
+		if (left <= 0) {
+			close(s);
+			return ETIMEDOUT;
+		}
+		struct pollfd pfd = { s, POLLIN, 0 };
+		int p = poll(&pfd, 1, (int)left);
+		if (p > 0)
+			break;
+		if (p < 0 && errno != EINTR) {
+			int e = errno;
+			close(s);
+			return e;
+		}
+	}
+	do
+		r = recv(s, rep, cap, MSG_TRUNC);
+	while (r < 0 && errno == EINTR);
+	int e = errno;
+	close(s);
+	if (r < 0)
+		return e;
+	if (r == 0)
+		return ENOPROTOOPT;  // the agent went away
+	if ((size_t)r > cap || shim6_api_check(rep, (size_t)r))
+		return EPROTO;
+	struct shim6_api_hdr qh, ah;
+	memcpy(&qh, req, sizeof(qh));
+	memcpy(&ah, rep, sizeof(ah));
+	if (ah.seq != qh.seq || ah.type != qh.type || !(ah.flags & SHIM6_API_F_REPLY))
+		return EPROTO;
+	*rlen = (size_t)r;
+	return 0;
+}
+
+// The reply's ERRNO (EPROTO when it has none).
+static int reply_errno(const uint8_t *rep, size_t rlen)
+{
+	uint32_t e;
+	if (shim6_api_get_u32(rep, rlen, SHIM6_API_A_ERRNO, &e) < 0)
+		return EPROTO;
+	return (int)e;
+}
+
+static int fail(int e)
+{
+	errno = e;
+	return -1;
+}
+
+// ---- the RFC 6316 calls -----------------------------------------------------------------
+
+EXPORT int shim6_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
+{
+	if (level != SOL_SHIM)
+		return libc_getsockopt(fd, level, optname, optval, optlen);
+	if (!optlen || (!optval && *optlen))
+		return fail(EFAULT);
+	if (fd < 0)
+		return fail(EBADF);
+	uint8_t req[64], rep[SHIM6_API_MAX_FRAME];
+	struct shim6_api_builder b;
+	shim6_api_init(&b, req, sizeof(req), SHIM6_API_GETSOCKOPT, SHIM6_API_F_REQUEST, next_seq());
+	shim6_api_put_u32(&b, SHIM6_API_A_LEVEL, SOL_SHIM);
+	shim6_api_put_u32(&b, SHIM6_API_A_OPTNAME, (uint32_t)optname);
+	shim6_api_put_u32(&b, SHIM6_API_A_OPTLEN, (uint32_t)*optlen);
+	size_t reqlen = shim6_api_finish(&b), rlen = 0;
+	int e = api_call(fd, req, reqlen, rep, sizeof(rep), &rlen);
+	if (!e)
+		e = reply_errno(rep, rlen);
+	if (e)
+		return fail(e);
+	size_t vlen = 0;
+	const void *v = shim6_api_find(rep, rlen, SHIM6_API_A_OPTVAL, &vlen);
+	if (!v)
+		vlen = 0;
+	if (vlen > *optlen)
+		vlen = *optlen;  // never more than the caller's buffer (the agent does not send more)
+	if (vlen)
+		memcpy(optval, v, vlen);
+	*optlen = (socklen_t)vlen;
+	return 0;
+}
+
+EXPORT int shim6_setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
+{
+	if (level != SOL_SHIM)
+		return libc_setsockopt(fd, level, optname, optval, optlen);
+	if (!optval && optlen)
+		return fail(EFAULT);
+	if (fd < 0)
+		return fail(EBADF);
+	if (optlen > SHIM6_API_MAX_FRAME - 64)
+		return fail(optname == SHIM_LOCLIST_LOCAL || optname == SHIM_LOCLIST_PEER ? ETOOMANYLOCATORS : EINVAL);
+	uint8_t req[SHIM6_API_MAX_FRAME], rep[256];
+	struct shim6_api_builder b;
+	shim6_api_init(&b, req, sizeof(req), SHIM6_API_SETSOCKOPT, SHIM6_API_F_REQUEST, next_seq());
+	shim6_api_put_u32(&b, SHIM6_API_A_LEVEL, SOL_SHIM);
+	shim6_api_put_u32(&b, SHIM6_API_A_OPTNAME, (uint32_t)optname);
+	shim6_api_put(&b, SHIM6_API_A_OPTVAL, optval, optlen);
+	size_t reqlen = shim6_api_finish(&b), rlen = 0;
+	if (!reqlen)
+		return fail(EINVAL);
+	int e = api_call(fd, req, reqlen, rep, sizeof(rep), &rlen);
+	if (!e)
+		e = reply_errno(rep, rlen);
+	return e ? fail(e) : 0;
+}
+
+// sendmsg: SOL_SHIM cmsgs (Table 2: SHIM_LOC_*_SEND, SHIM_FEEDBACK) go to the
+// agent first (SENDMSG request); when it accepts them, the datagram is sent
+// without them. Everything else is the C library's sendmsg.
+EXPORT ssize_t shim6_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return libc_sendmsg(fd, msg, flags);
+	int shim = 0;
+	size_t keep = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level == SOL_SHIM)
+			shim++;
+		else
+			keep += CMSG_SPACE(c->cmsg_len - CMSG_LEN(0));
+	}
+	if (!shim)
+		return libc_sendmsg(fd, msg, flags);
+	uint8_t req[SHIM6_API_MAX_FRAME], rep[256];
+	struct shim6_api_builder b;
+	shim6_api_init(&b, req, sizeof(req), SHIM6_API_SENDMSG, SHIM6_API_F_REQUEST, next_seq());
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SHIM)
+			continue;
+		size_t m = shim6_api_nest_start(&b, SHIM6_API_A_CMSG);
+		shim6_api_put_u32(&b, SHIM6_API_A_CMSG_LEVEL, SOL_SHIM);
+		shim6_api_put_u32(&b, SHIM6_API_A_CMSG_TYPE, (uint32_t)c->cmsg_type);
+		shim6_api_put(&b, SHIM6_API_A_CMSG_DATA, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
+		shim6_api_nest_end(&b, m);
+	}
+	size_t reqlen = shim6_api_finish(&b), rlen = 0;
+	if (!reqlen)
+		return fail(EINVAL);
+	int e = api_call(fd, req, reqlen, rep, sizeof(rep), &rlen);
+	if (!e)
+		e = reply_errno(rep, rlen);
+	if (e)
+		return fail(e);
+	// Send without the SOL_SHIM cmsgs.
+	struct msghdr copy = *msg;
+	char *ctl = keep ? malloc(keep) : NULL;
+	if (keep && !ctl)
+		return fail(ENOMEM);
+	size_t off = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level == SOL_SHIM)
+			continue;
+		size_t sp = CMSG_SPACE(c->cmsg_len - CMSG_LEN(0));
+		memset(ctl + off, 0, sp);
+		memcpy(ctl + off, c, c->cmsg_len);
+		off += sp;
+	}
+	copy.msg_control = ctl;
+	copy.msg_controllen = keep;
+	ssize_t r = libc_sendmsg(fd, &copy, flags);
+	int se = errno;
+	free(ctl);
+	errno = se;
+	return r;
+}
+
+// recvmsg: the C library's. (SHIM_LOC_*_RECV ancillary data — RECVMSG in the
+// protocol — is not delivered yet.)
+EXPORT ssize_t shim6_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return libc_recvmsg(fd, msg, flags);
+}
+
+// ---- the interposer ---------------------------------------------------------------------
+
+EXPORT int getsockopt(int fd, int level, int optname, void *__restrict optval, socklen_t *__restrict optlen)
+{
+	return shim6_getsockopt(fd, level, optname, optval, optlen);
+}
+
+EXPORT int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
+{
+	return shim6_setsockopt(fd, level, optname, optval, optlen);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return shim6_sendmsg(fd, msg, flags);
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return shim6_recvmsg(fd, msg, flags);
+}
