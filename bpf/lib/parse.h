@@ -134,6 +134,15 @@ static __always_inline int shim6_walk_chain(struct __sk_buff *skb, __u8 first_nh
 	return -2;
 }
 
+/* Bytes [off, off + len) of the linear part of the packet, or NULL when they
+ * are not all there (then the caller falls back to bpf_skb_load_bytes, which
+ * also reads paged data and reports truncation). off and len are constants. */
+#define PKT_PTR(skb, off, len) ({						\
+	void *__d = (void *)(long)(skb)->data;					\
+	void *__e = (void *)(long)(skb)->data_end;				\
+	__d + (off) + (len) <= __e ? __d + (off) : NULL;			\
+})
+
 static __always_inline int ipv6_addr_eq(const __u8 *a, const __u8 *b)
 {
 	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
