@@ -459,7 +459,7 @@ int shim6_ingress(struct __sk_buff *skb)
 	struct shim6_walk w;
 	struct ipv6hdr *ip6;
 	__u8 sh[SHIM6_PAYLOAD_HLEN], *shp;
-	__u32 *idp;
+	__u32 *idp, ins = 0, nh_off = 0;
 	int err;
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV6))
@@ -476,18 +476,21 @@ int shim6_ingress(struct __sk_buff *skb)
 	shp = ip6->nexthdr == SHIM6_NEXTHDR ? PKT_PTR(skb, IP6_END, SHIM6_PAYLOAD_HLEN) : NULL;
 	if (shp) {
 		__builtin_memcpy(sh, shp, SHIM6_PAYLOAD_HLEN);
-		return receive_payload(skb, ip6, sh, IP6_END, IP6_NH_OFF);
+		ins = IP6_END;
+		nh_off = IP6_NH_OFF;
+	} else {
+		err = shim6_walk_chain(skb, ip6->nexthdr, &w);
+		if (err)
+			return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
+		if (w.has_shim && w.nh == SHIM6_NEXTHDR && w.ins == w.ulp_off) {
+			if (bpf_skb_load_bytes(skb, w.ins, sh, SHIM6_PAYLOAD_HLEN) < 0)
+				return drop(SHIM6_DROP_TRUNCATED);
+			ins = w.ins;
+			nh_off = w.nh_off;
+		}
 	}
-
-	err = shim6_walk_chain(skb, ip6->nexthdr, &w);
-	if (err)
-		return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
-
-	if (w.has_shim && w.nh == SHIM6_NEXTHDR && w.ins == w.ulp_off) {
-		if (bpf_skb_load_bytes(skb, w.ins, sh, SHIM6_PAYLOAD_HLEN) < 0)
-			return drop(SHIM6_DROP_TRUNCATED);
-		return receive_payload(skb, ip6, sh, w.ins, w.nh_off);
-	}
+	if (ins)
+		return receive_payload(skb, ip6, sh, ins, nh_off);
 
 	if (w.ulp == NEXTHDR_ICMP && w.ulp_ok) {
 		err = translate_icmp_error(skb, &w);
