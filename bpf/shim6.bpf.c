@@ -451,15 +451,29 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 	return TC_ACT_OK;
 }
 
+/* Unmodified packet on a ULID pair: the context is alive (RFC 5533 12.1). */
+static __always_inline int rx_plain(struct __sk_buff *skb, struct ipv6hdr *ip6)
+{
+	struct shim6_ulid_key key;
+	__u32 *idp;
+
+	__builtin_memcpy(key.ulid_local, ip6->daddr.s6_addr, 16);
+	__builtin_memcpy(key.ulid_peer, ip6->saddr.s6_addr, 16);
+	key.fii = 0;
+	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
+	if (idp)
+		stats_rx(*idp, skb);
+	return TC_ACT_OK;
+}
+
 SEC("tc")
 int shim6_ingress(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	struct shim6_ulid_key key;
 	struct shim6_walk w;
 	struct ipv6hdr *ip6;
 	__u8 sh[SHIM6_PAYLOAD_HLEN], *shp;
-	__u32 *idp, ins = 0, nh_off = 0;
+	__u32 ins = 0, nh_off = 0;
 	int err;
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV6))
@@ -469,6 +483,11 @@ int shim6_ingress(struct __sk_buff *skb)
 	ip6 = data + L3_OFF;
 	if (ipv6_is_multicast(ip6->daddr.s6_addr) || ipv6_is_linklocal(ip6->saddr.s6_addr))
 		return TC_ACT_OK;
+
+	/* TCP or UDP right after the fixed header (the common case): straight
+	 * to the ULID-pair lookup, as the general path below would end. */
+	if (ulp_is_direct(ip6->nexthdr))
+		return rx_plain(skb, ip6);
 
 	/* Payload header right after the fixed header (the common case): read
 	 * it in place, no walk. Otherwise, or when it is not in the linear part,
@@ -503,14 +522,7 @@ int shim6_ingress(struct __sk_buff *skb)
 		ip6 = data + L3_OFF;
 	}
 
-	/* Unmodified packet on a ULID pair: the context is alive (RFC 5533 12.1). */
-	__builtin_memcpy(key.ulid_local, ip6->daddr.s6_addr, 16);
-	__builtin_memcpy(key.ulid_peer, ip6->saddr.s6_addr, 16);
-	key.fii = 0;
-	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
-	if (idp)
-		stats_rx(*idp, skb);
-	return TC_ACT_OK;
+	return rx_plain(skb, ip6);
 }
 
 /* Reference point for the benchmarks: the cheapest possible tc program. */

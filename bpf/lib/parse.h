@@ -30,6 +30,10 @@
 #define NEXTHDR_ICMP     58
 #define NEXTHDR_NONE     59
 #endif
+#ifndef NEXTHDR_TCP
+#define NEXTHDR_TCP      6
+#define NEXTHDR_UDP      17
+#endif
 
 /* Result of walking an IPv6 extension-header chain. */
 struct shim6_walk {
@@ -46,6 +50,14 @@ static __always_inline int is_ext_hdr(__u8 nh)
 {
 	return nh == NEXTHDR_HOP || nh == NEXTHDR_ROUTING || nh == NEXTHDR_DEST ||
 	       nh == NEXTHDR_FRAGMENT || nh == NEXTHDR_AUTH;
+}
+
+/* TCP or UDP right after the fixed header: the common case, with no chain to
+ * walk (shim6_walk_chain would stop at once), no payload header and no
+ * ICMPv6 error to translate. */
+static __always_inline int ulp_is_direct(__u8 first_nh)
+{
+	return first_nh == NEXTHDR_TCP || first_nh == NEXTHDR_UDP;
 }
 
 /* Walk the chain that starts after the fixed IPv6 header.

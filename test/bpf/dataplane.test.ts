@@ -314,4 +314,30 @@ describe('per-context traffic facts', () => {
     expect(s2.rxPackets).toBe(1n);
     expect(s2.lastRxNs).toBeGreaterThanOrEqual(s1.lastTxNs);
   });
+
+  // Ingress takes TCP/UDP right after the fixed header straight to the
+  // ULID-pair lookup; anything else walks the chain first. Same facts.
+  it.each([
+    ['tcp, no extension header (direct)', ulid(tcp)],
+    ['udp, no extension header (direct)', ulid(udp)],
+    ['udp behind Destination Options (walked)', ulid(udp, [{ kind: 'dest' }])],
+    ['icmp echo (walked)', ulid(echo)],
+  ] as const)('an unmodified packet on the ULIDs counts as received: %s', (_n, spec) => {
+    // Context 2 is B's: the packet travels A1 -> B1 and arrives at B.
+    fx.maps.statsReset(2);
+    const input = buildPacket(spec);
+    const r = fx.run(fx.progs.head.shim6_ingress, input);
+    expect(r.verdict).toBe(TC_ACT_OK);
+    expect(diffPackets(r.data, input)).toBe('');
+    const s = fx.maps.stats(2);
+    expect(s.rxPackets).toBe(1n);
+    expect(s.rxBytes).toBe(BigInt(input.length));
+    expect(s.lastRxNs).toBeGreaterThan(0n);
+  });
+
+  it('a plain packet from a host with no context counts nowhere', () => {
+    for (const id of [1, 2, 3]) fx.maps.statsReset(id);
+    fx.run(fx.progs.head.shim6_ingress, buildPacket({ src: C2, dst: B1, l4: tcp }));
+    for (const id of [1, 2, 3]) expect(fx.maps.stats(id).rxPackets).toBe(0n);
+  });
 });
