@@ -275,7 +275,8 @@ SEC("tc")
 int shim6_peer_in(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	__u8 src[16], hdr[SHIM6_PAYLOAD_HLEN];
+	__u8 src[16], dst[16], hdr[SHIM6_PAYLOAD_HLEN], hop_limit;
+	__be16 plen;
 	struct shim6_walk w;
 	struct ipv6hdr *ip6;
 	struct shim6_ctx *ctx;
@@ -291,6 +292,9 @@ int shim6_peer_in(struct __sk_buff *skb)
 	    ipv6_is_linklocal(ip6->saddr.s6_addr))
 		return TC_ACT_SHOT; /* the shim device's own link traffic ends here */
 	__builtin_memcpy(src, ip6->saddr.s6_addr, 16);
+	__builtin_memcpy(dst, ip6->daddr.s6_addr, 16);
+	plen = ip6->payload_len;
+	hop_limit = ip6->hop_limit;
 	skb->mark = 0;
 
 	if ((mark & SHIM6_MARK_MAGIC_MASK) == SHIM6_MARK_MAGIC && (mark & SHIM6_MARK_INSERT)) {
@@ -302,7 +306,12 @@ int shim6_peer_in(struct __sk_buff *skb)
 		if (err)
 			return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
 		build_payload_hdr(hdr, w.nh, ctx->ct_peer);
-		err = shim6_insert(skb, w.ins, w.nh_off, hdr, 0);
+		/* No routing sublayer (the common case): one store, which writes
+		 * the addresses back unchanged. */
+		if (w.ins == IP6_END)
+			err = shim6_insert_first(skb, plen, hop_limit, src, dst, hdr);
+		else
+			err = shim6_insert(skb, w.ins, w.nh_off, hdr, 0);
 		if (err)
 			return drop(err);
 		count(SHIM6_CNT_GSO_LOOP_IN);
