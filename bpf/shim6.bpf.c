@@ -60,13 +60,16 @@ static __always_inline int drop(__u32 reason)
 	return TC_ACT_SHOT;
 }
 
+/* Stamps are coarse (one tick, <= 4 ms at HZ = 250) and cost a third of
+ * bpf_ktime_get_ns(): REAP compares them at 10 ms granularity or more. Same
+ * clock (CLOCK_MONOTONIC) as the events' ts_ns. */
 static __always_inline void stats_tx(__u32 id, struct __sk_buff *skb)
 {
 	struct shim6_ctx_stats *st = bpf_map_lookup_elem(&shim6_stats, &id);
 	if (st) {
 		st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
 		st->tx_bytes += skb->len;
-		st->last_tx_ns = bpf_ktime_get_ns();
+		st->last_tx_ns = bpf_ktime_get_coarse_ns();
 	}
 }
 
@@ -76,7 +79,7 @@ static __always_inline void stats_rx(__u32 id, struct __sk_buff *skb)
 	if (st) {
 		st->rx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
 		st->rx_bytes += skb->len;
-		st->last_rx_ns = bpf_ktime_get_ns();
+		st->last_rx_ns = bpf_ktime_get_coarse_ns();
 	}
 }
 
@@ -156,12 +159,13 @@ int shim6_egress(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
 	struct shim6_sock_policy *pol = NULL;
+	struct bpf_sock *sk = NULL;
 	struct shim6_ulid_key key;
 	struct shim6_walk w;
 	struct ipv6hdr *ip6;
 	struct shim6_ctx *ctx;
-	__u8 lp_local[16], lp_peer[16], hdr[SHIM6_PAYLOAD_HLEN];
-	__u64 cookie = 0;
+	__u8 lp_local[16], lp_peer[16], hdr[SHIM6_PAYLOAD_HLEN], hop_limit;
+	__be16 plen;
 	__u32 *idp, id, ifindex;
 	int err, same;
 
@@ -179,14 +183,19 @@ int shim6_egress(struct __sk_buff *skb)
 	__builtin_memcpy(key.ulid_local, ip6->saddr.s6_addr, 16);
 	__builtin_memcpy(key.ulid_peer, ip6->daddr.s6_addr, 16);
 	key.fii = 0;
+	plen = ip6->payload_len;
+	hop_limit = ip6->hop_limit;
 
 	err = shim6_walk_chain(skb, ip6->nexthdr, &w);
 	if (err)
 		return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
 	if (w.ulp == NEXTHDR_ICMP && w.ulp_ok) {
+		__u8 *tp = w.ulp_off == IP6_END ? PKT_PTR(skb, IP6_END, 1) : NULL;
 		__u8 type;
 
-		if (bpf_skb_load_bytes(skb, w.ulp_off, &type, 1) < 0)
+		if (tp)
+			type = *tp;
+		else if (bpf_skb_load_bytes(skb, w.ulp_off, &type, 1) < 0)
 			return drop(SHIM6_DROP_TRUNCATED);
 		if (icmp6_is_nd_mld(type))
 			return TC_ACT_OK;
@@ -196,12 +205,9 @@ int shim6_egress(struct __sk_buff *skb)
 		return out_by_source(skb, key.ulid_local);
 
 	if (skb->sk) {
-		struct bpf_sock *sk = bpf_sk_fullsock(skb->sk);
-
-		if (sk) {
+		sk = bpf_sk_fullsock(skb->sk);
+		if (sk)
 			pol = bpf_sk_storage_get(&shim6_sock, sk, 0, 0);
-			cookie = bpf_get_socket_cookie(skb);
-		}
 	}
 	if (pol) {
 		if (pol->flags & SHIM6_SOCK_F_DONTSHIM)
@@ -211,7 +217,8 @@ int shim6_egress(struct __sk_buff *skb)
 
 	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
 	if (!idp) {
-		emit_no_context(skb, &key, cookie);
+		/* The socket's cookie, 0 when none (asked for only here). */
+		emit_no_context(skb, &key, sk ? bpf_get_socket_cookie(skb) : 0);
 		return out_by_source(skb, key.ulid_local);
 	}
 	id = *idp;
@@ -244,11 +251,18 @@ int shim6_egress(struct __sk_buff *skb)
 	}
 
 	if (!same) {
+		int gso_head = cfg_gso_mode == SHIM6_GSO_HEAD && skb->gso_size;
+
 		if (skb->gso_size)
 			count(SHIM6_CNT_GSO_HEAD);
-		if (set_addrs(skb, lp_local, lp_peer, 0) < 0)
-			return drop(SHIM6_DROP_STORE);
-		err = shim6_insert(skb, w.ins, w.nh_off, hdr, cfg_gso_mode == SHIM6_GSO_HEAD);
+		if (w.ins == IP6_END && !gso_head) {
+			/* No routing sublayer: the common case, in one store. */
+			err = shim6_insert_first(skb, plen, hop_limit, lp_local, lp_peer, hdr);
+		} else {
+			if (set_addrs(skb, lp_local, lp_peer, 0) < 0)
+				return drop(SHIM6_DROP_STORE);
+			err = shim6_insert(skb, w.ins, w.nh_off, hdr, gso_head);
+		}
 		if (err)
 			return drop(err);
 	}
@@ -261,7 +275,8 @@ SEC("tc")
 int shim6_peer_in(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	__u8 src[16], hdr[SHIM6_PAYLOAD_HLEN];
+	__u8 src[16], dst[16], hdr[SHIM6_PAYLOAD_HLEN], hop_limit;
+	__be16 plen;
 	struct shim6_walk w;
 	struct ipv6hdr *ip6;
 	struct shim6_ctx *ctx;
@@ -277,6 +292,9 @@ int shim6_peer_in(struct __sk_buff *skb)
 	    ipv6_is_linklocal(ip6->saddr.s6_addr))
 		return TC_ACT_SHOT; /* the shim device's own link traffic ends here */
 	__builtin_memcpy(src, ip6->saddr.s6_addr, 16);
+	__builtin_memcpy(dst, ip6->daddr.s6_addr, 16);
+	plen = ip6->payload_len;
+	hop_limit = ip6->hop_limit;
 	skb->mark = 0;
 
 	if ((mark & SHIM6_MARK_MAGIC_MASK) == SHIM6_MARK_MAGIC && (mark & SHIM6_MARK_INSERT)) {
@@ -288,7 +306,12 @@ int shim6_peer_in(struct __sk_buff *skb)
 		if (err)
 			return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
 		build_payload_hdr(hdr, w.nh, ctx->ct_peer);
-		err = shim6_insert(skb, w.ins, w.nh_off, hdr, 0);
+		/* No routing sublayer (the common case): one store, which writes
+		 * the addresses back unchanged. */
+		if (w.ins == IP6_END)
+			err = shim6_insert_first(skb, plen, hop_limit, src, dst, hdr);
+		else
+			err = shim6_insert(skb, w.ins, w.nh_off, hdr, 0);
 		if (err)
 			return drop(err);
 		count(SHIM6_CNT_GSO_LOOP_IN);
@@ -378,18 +401,88 @@ static __always_inline int translate_icmp_error(struct __sk_buff *skb, struct sh
 	return TC_ACT_OK;
 }
 
+/* A payload header (copied into sh) at offset ins, named by the Next Header
+ * byte at nh_off: check it, find its context, check the locators, strip it
+ * and restore the ULIDs. ip6 points at the fixed header. */
+static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr *ip6,
+					   const __u8 *sh, __u32 ins, __u32 nh_off)
+{
+	struct shim6_loc_key lk;
+	struct shim6_ctx *ctx;
+	__u8 ulids[32], hop_limit = ip6->hop_limit;
+	__be16 plen = ip6->payload_len;
+	__u32 *idp, id;
+	__u64 tag;
+	int err;
+
+	if (!(sh[2] & 0x80))
+		return TC_ACT_OK; /* control message (P = 0): the agent's raw socket */
+	if (sh[1] != 0)
+		return drop(SHIM6_DROP_BAD_HLEN);
+	tag = shim6_tag_from(sh);
+	idp = bpf_map_lookup_elem(&shim6_tag, &tag);
+	if (!idp) {
+		/* The agent answers with R1bis; the stack drops the packet. */
+		emit(SHIM6_EV_UNKNOWN_TAG, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
+		return TC_ACT_OK;
+	}
+	id = *idp;
+	ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
+	if (!ctx || !(ctx->flags & SHIM6_CTX_F_INBOUND))
+		return drop(SHIM6_DROP_CTX_INACTIVE);
+	lk.ctx_id = id;
+	lk.side = SHIM6_SIDE_PEER;
+	__builtin_memcpy(lk.addr, ip6->saddr.s6_addr, 16);
+	if (!bpf_map_lookup_elem(&shim6_loc, &lk)) {
+		emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
+		return drop(SHIM6_DROP_BAD_LOCATOR);
+	}
+	lk.side = SHIM6_SIDE_LOCAL;
+	__builtin_memcpy(lk.addr, ip6->daddr.s6_addr, 16);
+	if (!bpf_map_lookup_elem(&shim6_loc, &lk)) {
+		emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
+		return drop(SHIM6_DROP_BAD_LOCATOR);
+	}
+	__builtin_memcpy(ulids, ctx->ulid_peer, 16);
+	__builtin_memcpy(ulids + 16, ctx->ulid_local, 16);
+	if (ins == IP6_END) {
+		err = shim6_remove_first(skb, plen, hop_limit, sh[0], ulids, ulids + 16);
+		if (err)
+			return drop(err);
+	} else {
+		err = shim6_remove(skb, ins, nh_off, sh[0]);
+		if (err)
+			return drop(err);
+		if (set_addrs(skb, ulids, ulids + 16, BPF_F_RECOMPUTE_CSUM) < 0)
+			return drop(SHIM6_DROP_STORE);
+	}
+	stats_rx(id, skb);
+	return TC_ACT_OK;
+}
+
+/* Unmodified packet on a ULID pair: the context is alive (RFC 5533 12.1). */
+static __always_inline int rx_plain(struct __sk_buff *skb, struct ipv6hdr *ip6)
+{
+	struct shim6_ulid_key key;
+	__u32 *idp;
+
+	__builtin_memcpy(key.ulid_local, ip6->daddr.s6_addr, 16);
+	__builtin_memcpy(key.ulid_peer, ip6->saddr.s6_addr, 16);
+	key.fii = 0;
+	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
+	if (idp)
+		stats_rx(*idp, skb);
+	return TC_ACT_OK;
+}
+
 SEC("tc")
 int shim6_ingress(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	struct shim6_ulid_key key;
-	struct shim6_loc_key lk;
 	struct shim6_walk w;
 	struct ipv6hdr *ip6;
-	struct shim6_ctx *ctx;
-	__u8 sh[SHIM6_PAYLOAD_HLEN], ulids[32];
-	__u32 *idp, id;
-	__u64 tag;
+	__u8 sh[SHIM6_PAYLOAD_HLEN], *shp;
+	__u32 ins = 0, nh_off = 0;
 	int err;
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV6))
@@ -400,51 +493,32 @@ int shim6_ingress(struct __sk_buff *skb)
 	if (ipv6_is_multicast(ip6->daddr.s6_addr) || ipv6_is_linklocal(ip6->saddr.s6_addr))
 		return TC_ACT_OK;
 
-	err = shim6_walk_chain(skb, ip6->nexthdr, &w);
-	if (err)
-		return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
+	/* TCP or UDP right after the fixed header (the common case): straight
+	 * to the ULID-pair lookup, as the general path below would end. */
+	if (ulp_is_direct(ip6->nexthdr))
+		return rx_plain(skb, ip6);
 
-	if (w.has_shim && w.nh == SHIM6_NEXTHDR && w.ins == w.ulp_off) {
-		if (bpf_skb_load_bytes(skb, w.ins, sh, SHIM6_PAYLOAD_HLEN) < 0)
-			return drop(SHIM6_DROP_TRUNCATED);
-		if (!(sh[2] & 0x80))
-			return TC_ACT_OK; /* control message (P = 0): the agent's raw socket */
-		if (sh[1] != 0)
-			return drop(SHIM6_DROP_BAD_HLEN);
-		tag = shim6_tag_from(sh);
-		idp = bpf_map_lookup_elem(&shim6_tag, &tag);
-		if (!idp) {
-			/* The agent answers with R1bis; the stack drops the packet. */
-			emit(SHIM6_EV_UNKNOWN_TAG, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
-			return TC_ACT_OK;
-		}
-		id = *idp;
-		ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
-		if (!ctx || !(ctx->flags & SHIM6_CTX_F_INBOUND))
-			return drop(SHIM6_DROP_CTX_INACTIVE);
-		lk.ctx_id = id;
-		lk.side = SHIM6_SIDE_PEER;
-		__builtin_memcpy(lk.addr, ip6->saddr.s6_addr, 16);
-		if (!bpf_map_lookup_elem(&shim6_loc, &lk)) {
-			emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
-			return drop(SHIM6_DROP_BAD_LOCATOR);
-		}
-		lk.side = SHIM6_SIDE_LOCAL;
-		__builtin_memcpy(lk.addr, ip6->daddr.s6_addr, 16);
-		if (!bpf_map_lookup_elem(&shim6_loc, &lk)) {
-			emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
-			return drop(SHIM6_DROP_BAD_LOCATOR);
-		}
-		__builtin_memcpy(ulids, ctx->ulid_peer, 16);
-		__builtin_memcpy(ulids + 16, ctx->ulid_local, 16);
-		err = shim6_remove(skb, w.ins, w.nh_off, sh[0]);
+	/* Payload header right after the fixed header (the common case): read
+	 * it in place, no walk. Otherwise, or when it is not in the linear part,
+	 * walk the chain and copy it out. */
+	shp = ip6->nexthdr == SHIM6_NEXTHDR ? PKT_PTR(skb, IP6_END, SHIM6_PAYLOAD_HLEN) : NULL;
+	if (shp) {
+		__builtin_memcpy(sh, shp, SHIM6_PAYLOAD_HLEN);
+		ins = IP6_END;
+		nh_off = IP6_NH_OFF;
+	} else {
+		err = shim6_walk_chain(skb, ip6->nexthdr, &w);
 		if (err)
-			return drop(err);
-		if (set_addrs(skb, ulids, ulids + 16, BPF_F_RECOMPUTE_CSUM) < 0)
-			return drop(SHIM6_DROP_STORE);
-		stats_rx(id, skb);
-		return TC_ACT_OK;
+			return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
+		if (w.has_shim && w.nh == SHIM6_NEXTHDR && w.ins == w.ulp_off) {
+			if (bpf_skb_load_bytes(skb, w.ins, sh, SHIM6_PAYLOAD_HLEN) < 0)
+				return drop(SHIM6_DROP_TRUNCATED);
+			ins = w.ins;
+			nh_off = w.nh_off;
+		}
 	}
+	if (ins)
+		return receive_payload(skb, ip6, sh, ins, nh_off);
 
 	if (w.ulp == NEXTHDR_ICMP && w.ulp_ok) {
 		err = translate_icmp_error(skb, &w);
@@ -457,14 +531,7 @@ int shim6_ingress(struct __sk_buff *skb)
 		ip6 = data + L3_OFF;
 	}
 
-	/* Unmodified packet on a ULID pair: the context is alive (RFC 5533 12.1). */
-	__builtin_memcpy(key.ulid_local, ip6->daddr.s6_addr, 16);
-	__builtin_memcpy(key.ulid_peer, ip6->saddr.s6_addr, 16);
-	key.fii = 0;
-	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
-	if (idp)
-		stats_rx(*idp, skb);
-	return TC_ACT_OK;
+	return rx_plain(skb, ip6);
 }
 
 /* Reference point for the benchmarks: the cheapest possible tc program. */

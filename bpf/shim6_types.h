@@ -68,7 +68,7 @@ struct shim6_ctx_stats {
 	__u64 tx_bytes;
 	__u64 rx_packets;
 	__u64 rx_bytes;
-	__u64 last_tx_ns;     /* bpf_ktime_get_ns() of the last packet sent */
+	__u64 last_tx_ns;     /* bpf_ktime_get_coarse_ns() (one tick) of the last packet sent */
 	__u64 last_rx_ns;     /* ... received (with or without payload header) */
 };
 _Static_assert(sizeof(struct shim6_ctx_stats) == 48, "shim6_ctx_stats size");

@@ -70,6 +70,15 @@ const rows: Row[] = [
     input: buildPacket(ulid({ kind: 'raw', nh: NH.UDP, bytes: Buffer.alloc(32, 7) }, [{ kind: 'hop' }, { kind: 'fragment', offset: 100 }])),
     verdict: TC_ACT_REDIRECT,
     output: buildPacket({ ...shimmed({ kind: 'raw', nh: NH.UDP, bytes: Buffer.alloc(32, 7) }, [{ kind: 'hop' }, { kind: 'fragment', offset: 100 }], 1) }) },
+  // Payload header right after the fixed header (one store: Payload Length,
+  // Next Header, Hop Limit, addresses, header) and behind a routing sublayer
+  // (the general insertion): the same bytes either way.
+  { name: 'fast insert keeps the Hop Limit', prog: 'egress', input: buildPacket({ ...ulid(udp), hopLimit: 7 }),
+    verdict: TC_ACT_REDIRECT, output: buildPacket({ ...shimmed(udp, [], 0), hopLimit: 7 }) },
+  { name: 'general insert keeps the Hop Limit', prog: 'egress', input: buildPacket({ ...ulid(udp, [{ kind: 'hop' }]), hopLimit: 7 }),
+    verdict: TC_ACT_REDIRECT, output: buildPacket({ ...shimmed(udp, [{ kind: 'hop' }], 1), hopLimit: 7 }) },
+  { name: 'head mode, GSO: grown at the head, same bytes as the fast insert', prog: 'egress', input: buildPacket(ulid(tcp)),
+    gsoSize: 1000, verdict: TC_ACT_REDIRECT, output: buildPacket(shimmed(tcp, [], 0)), outMark: L.MARK_MAGIC },
   { name: 'Shim6 control message: unchanged', prog: 'egress',
     input: buildPacket({ src: A1, dst: B1, ext: [{ kind: 'shim6', ct: 0n, p: 0 }], l4: { kind: 'raw', nh: NH.NONE, bytes: Buffer.alloc(8) } }),
     verdict: TC_ACT_REDIRECT },
@@ -130,6 +139,13 @@ const rows: Row[] = [
   { name: 'strip + restore behind Hop-by-Hop + Routing', prog: 'ingress',
     input: buildPacket(shimmed(udp, [{ kind: 'hop', len: 16 }, { kind: 'routing' }], 2)),
     verdict: TC_ACT_OK, output: buildPacket(ulid(udp, [{ kind: 'hop', len: 16 }, { kind: 'routing' }])), checksumOk: true },
+  // Payload header first (read in place, one store) and behind Hop-by-Hop
+  // (walked, general removal): the same result.
+  { name: 'strip + restore, ICMPv6 echo, Hop Limit kept', prog: 'ingress', input: buildPacket({ ...shimmed(echo, [], 0), hopLimit: 3 }),
+    verdict: TC_ACT_OK, output: buildPacket({ ...ulid(echo), hopLimit: 3 }), checksumOk: true },
+  { name: 'strip + restore behind Hop-by-Hop, Hop Limit kept', prog: 'ingress',
+    input: buildPacket({ ...shimmed(echo, [{ kind: 'hop' }], 1), hopLimit: 3 }),
+    verdict: TC_ACT_OK, output: buildPacket({ ...ulid(echo, [{ kind: 'hop' }]), hopLimit: 3 }), checksumOk: true },
   { name: 'strip before Fragment', prog: 'ingress',
     input: buildPacket(shimmed(udp, [{ kind: 'fragment', more: true }], 0)),
     verdict: TC_ACT_OK, output: buildPacket(ulid(udp, [{ kind: 'fragment', more: true }])) },
@@ -297,5 +313,31 @@ describe('per-context traffic facts', () => {
     expect(s1.lastTxNs).toBeGreaterThan(0n);
     expect(s2.rxPackets).toBe(1n);
     expect(s2.lastRxNs).toBeGreaterThanOrEqual(s1.lastTxNs);
+  });
+
+  // Ingress takes TCP/UDP right after the fixed header straight to the
+  // ULID-pair lookup; anything else walks the chain first. Same facts.
+  it.each([
+    ['tcp, no extension header (direct)', ulid(tcp)],
+    ['udp, no extension header (direct)', ulid(udp)],
+    ['udp behind Destination Options (walked)', ulid(udp, [{ kind: 'dest' }])],
+    ['icmp echo (walked)', ulid(echo)],
+  ] as const)('an unmodified packet on the ULIDs counts as received: %s', (_n, spec) => {
+    // Context 2 is B's: the packet travels A1 -> B1 and arrives at B.
+    fx.maps.statsReset(2);
+    const input = buildPacket(spec);
+    const r = fx.run(fx.progs.head.shim6_ingress, input);
+    expect(r.verdict).toBe(TC_ACT_OK);
+    expect(diffPackets(r.data, input)).toBe('');
+    const s = fx.maps.stats(2);
+    expect(s.rxPackets).toBe(1n);
+    expect(s.rxBytes).toBe(BigInt(input.length));
+    expect(s.lastRxNs).toBeGreaterThan(0n);
+  });
+
+  it('a plain packet from a host with no context counts nowhere', () => {
+    for (const id of [1, 2, 3]) fx.maps.statsReset(id);
+    fx.run(fx.progs.head.shim6_ingress, buildPacket({ src: C2, dst: B1, l4: tcp }));
+    for (const id of [1, 2, 3]) expect(fx.maps.stats(id).rxPackets).toBe(0n);
   });
 });
