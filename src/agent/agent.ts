@@ -11,12 +11,12 @@ import { ShimHost, ContextState, type ContextAction, type ContextSnapshot, type 
 import { pinConfig, type PinConfig } from '../dataplane/pins.js';
 import { dataplaneDown, dataplaneUp, refreshUplinks, ROUTE_TABLE, type DataplaneState } from '../dataplane/loader.js';
 import { DataplaneMaps } from '../dataplane/maps.js';
-import { contextDel, writeContext } from '../dataplane/context.js';
+import { contextDel, writeContext, type HostOps } from '../dataplane/context.js';
 import * as sys from '../dataplane/sys.js';
 import * as L from '../generated/layout.js';
 import { native } from '../native.js';
 import type { Socket as NativeSocket, RingBuffer as NativeRingBuffer, SocketMessage } from '../../native/index.js';
-import { AddressTable, decodeMessages, encodeDumpRequest, isEmptyDiff, RTMGRP_IPV6_IFADDR, RTMGRP_IPV6_ROUTE, RTMGRP_LINK, RTM_DELROUTE, RTM_NEWROUTE, type NetlinkEvent } from '../netlink/index.js';
+import { AddressTable, decodeMessages, encodeAddrRequest, encodeDumpRequest, encodeRouteRequest, IFA_F_NODAD, IFA_F_NOPREFIXROUTE, isEmptyDiff, NetlinkRequests, RTMGRP_IPV6_IFADDR, RTMGRP_IPV6_ROUTE, RTMGRP_LINK, RTPROT_SHIM6, type NetlinkEvent } from '../netlink/index.js';
 import { formatIpv6, isPayloadHeader } from '../wire/index.js';
 import { parseIpv6 as ipv6OrNull } from '../wire/addr.js';
 import { Shim6Error } from '../errors.js';
@@ -113,7 +113,8 @@ export class Agent {
   readonly #addrs = new AddressTable();
   readonly #ids = new Map<bigint, number>(); // CT(local) → data-plane context id
   readonly #uplinkIndexes = new Set<number>();
-  #nlSeq = 100;
+  readonly #nlReq = new NetlinkRequests();
+  #shimIfindex = 0;
   #dump: { seq: number; kind: 'link' | 'addr'; events: NetlinkEvent[]; resolve: () => void } | null = null;
   #dumpQueue: Array<{ kind: 'link' | 'addr'; resync: boolean }> = [];
   #dumpAllDone: (() => void) | null = null;
@@ -145,6 +146,7 @@ export class Agent {
       ...(this.cfg.cgroup !== undefined ? { cgroup: this.cfg.cgroup } : {}),
     });
     this.#maps = DataplaneMaps.open(this.pins.pinDir);
+    this.#shimIfindex = n.ifNameToIndex(this.#st.shimDev);
     for (const u of this.#st.uplinks) this.#uplinkIndexes.add(u.ifindex);
     for (const r of this.cfg.shimRoutes) {
       // First packets to these destinations pass the shim device, whose program reports them (trigger).
@@ -402,7 +404,7 @@ export class Agent {
         return;
       }
       if (!m.data) return;
-      const evs = decodeMessages(new Uint8Array(m.data));
+      const evs = this.#nlReq.handle(decodeMessages(new Uint8Array(m.data)));
       const dump = this.#dump;
       const live: NetlinkEvent[] = [];
       for (const ev of evs) {
@@ -418,7 +420,8 @@ export class Agent {
           this.log.warn({ event: 'netlink-malformed', reason: ev.reason }, 'malformed netlink message');
         } else live.push(ev);
       }
-      if (live.some((e) => e.kind === 'ignored' && (e.type === RTM_NEWROUTE || e.type === RTM_DELROUTE))) this.#routesChanged();
+      // A default route came or went (not one of ours): the uplink gateways may have changed.
+      if (live.some((e) => e.kind === 'route' && e.dstLen === 0 && e.protocol !== RTPROT_SHIM6)) this.#routesChanged();
       if (live.length > 0) this.#addressesChanged(this.#addrs.applyAll(live));
     });
     this.#schedule();
@@ -430,7 +433,7 @@ export class Agent {
     const events: NetlinkEvent[] = [];
     for (const kind of ['link', 'addr'] as const) {
       await new Promise<void>((resolve) => {
-        const seq = ++this.#nlSeq;
+        const seq = this.#nlReq.next();
         this.#dump = { seq, kind, events, resolve };
         try {
           this.#nl!.send(Buffer.from(encodeDumpRequest(kind, seq)));
@@ -497,6 +500,43 @@ export class Agent {
 
   // ------------------------------------------------------------ data plane
 
+  /**
+   * The ULID anchor and the peer ULID's route go over the netlink socket
+   * (one datagram each, acknowledged asynchronously): spawning `ip` for them
+   * cost 10–25 ms of CPU per context.
+   */
+  readonly #hostOps: HostOps = {
+    install: (st, r) => {
+      this.#nlRequest('anchor', (seq) => encodeAddrRequest('new', seq, {
+        ifindex: this.#shimIfindex, address: r.ulidLocal, prefixLen: 128, flags: IFA_F_NODAD | IFA_F_NOPREFIXROUTE, replace: true,
+      }));
+      if (r.fii === 0) {
+        this.#nlRequest('peer-route', (seq) => encodeRouteRequest('new', seq, {
+          table: ROUTE_TABLE, dst: r.ulidPeer, dstLen: 128, oif: this.#shimIfindex, prefsrc: r.ulidLocal, mtu: st.mtu, replace: true,
+        }));
+      }
+    },
+    uninstall: (_st, ctx) => {
+      // On the way out, `dataplane down` flushes table 140 (teardown) or the routes stay (restart).
+      if (ctx.fii !== 0 || this.#stopping) return;
+      this.#nlRequest('peer-route-del', (seq) => encodeRouteRequest('del', seq, {
+        table: ROUTE_TABLE, dst: ctx.ulidPeer, dstLen: 128, oif: this.#shimIfindex,
+      }), ['ESRCH']);
+    },
+  };
+
+  #nlRequest(what: string, build: (seq: number) => Uint8Array, tolerate: string[] = []): void {
+    const seq = this.#nlReq.next();
+    this.#nlReq.expect(seq).catch((err: { code?: string; message?: string }) => {
+      if (!tolerate.includes(err.code ?? '')) this.log.warn({ event: 'netlink-request-failed', what, code: err.code, detail: err.message }, 'a netlink request failed');
+    });
+    try {
+      this.#nl!.send(Buffer.from(build(seq)));
+    } catch (err) {
+      this.#nlReq.fail(seq, err as Error);
+    }
+  }
+
   #allocId(): number {
     const used = new Set<number>(this.#maps.ctxIds());
     for (const id of this.#ids.values()) used.add(id);
@@ -526,7 +566,7 @@ export class Agent {
         lsLocal: [s.ulidLocal, ...s.lsLocal.map((l) => l.addr)],
         lsPeer: [{ addr: s.ulidPeer, verified: true }, ...s.lsPeer.filter((p) => p.verification !== 'failed').map((p) => ({ addr: p.addr, verified: p.usable }))],
         flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND,
-      });
+      }, this.#hostOps);
       this.counters.installs++;
       if (s.state === ContextState.Established) this.#reap.sync(monoMs(), s, this.#locals, this.#apiBackend?.prefs.get(s.ctLocal));
       if (ifindex === 0) this.#ctxLog(s).warn({ event: 'no-uplink', lpLocal: formatIpv6(s.lpLocal) }, 'the current local locator is on no uplink');
@@ -543,7 +583,7 @@ export class Agent {
     if (id === undefined) return;
     this.#ids.delete(ct);
     try {
-      contextDel(this.#maps, this.#st, id);
+      contextDel(this.#maps, this.#st, id, this.#hostOps);
     } catch (err) {
       if (!(err instanceof Shim6Error && err.code === 'SHIM6_ERR_NOT_FOUND')) this.log.error({ event: 'uninstall-failed', id, err }, 'removing a context from the data plane failed');
     }
@@ -660,7 +700,7 @@ export class Agent {
     for (const id of this.#maps.ctxIds()) {
       if (id >= AGENT_ID_MIN && !mine.has(id)) {
         this.log.warn({ event: 'reconcile-removed', id }, 'removing a data-plane context the agent does not know');
-        try { contextDel(this.#maps, this.#st, id); } catch { /* gone */ }
+        try { contextDel(this.#maps, this.#st, id, this.#hostOps); } catch { /* gone */ }
       }
     }
   }

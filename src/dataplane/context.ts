@@ -103,7 +103,30 @@ export interface ContextRecord {
  * either the old pair or the new one. Returns the uplink ifindex (0 when the
  * local locator is on no uplink: such packets are dropped and counted).
  */
-export function writeContext(maps: DataplaneMaps, st: DataplaneState, r: ContextRecord): number {
+/**
+ * The host-side state of a context outside the maps: the ULID anchor on the
+ * shim device and the peer ULID's route in table 140. `ip` by default
+ * (shim6ctl); the agent sends the same over its netlink socket.
+ */
+export interface HostOps {
+  install(st: DataplaneState, r: ContextRecord): void;
+  uninstall(st: DataplaneState, ctx: { ulidPeer: Uint8Array; fii: number }): void;
+}
+
+export const ipOps: HostOps = {
+  install(st, r) {
+    const ulidLocal = formatIPv6(r.ulidLocal);
+    sys.run('ip', ['-6', 'addr', 'replace', `${ulidLocal}/128`, 'dev', st.shimDev, 'nodad', 'noprefixroute']);
+    if (r.fii === 0) {
+      sys.run('ip', ['-6', 'route', 'replace', `${formatIPv6(r.ulidPeer)}/128`, 'dev', st.shimDev, 'src', ulidLocal, 'mtu', String(st.mtu), 'table', String(ROUTE_TABLE)]);
+    }
+  },
+  uninstall(st, ctx) {
+    if (ctx.fii === 0) sys.run('ip', ['-6', 'route', 'del', `${formatIPv6(ctx.ulidPeer)}/128`, 'dev', st.shimDev, 'table', String(ROUTE_TABLE)], { allowFail: true });
+  },
+};
+
+export function writeContext(maps: DataplaneMaps, st: DataplaneState, r: ContextRecord, ops?: HostOps): number {
   const prev = maps.ctxGet(r.id);
   const want = new Map<string, { key: L.Shim6LocKey; flags: number }>();
   for (const a of r.lsLocal) want.set(`0${formatIPv6(a)}`, { key: { ctxId: r.id, side: L.SIDE_LOCAL, addr: a }, flags: L.LOC_F_VERIFIED });
@@ -126,16 +149,12 @@ export function writeContext(maps: DataplaneMaps, st: DataplaneState, r: Context
   maps.ptagPut(r.ctPeer, r.id);
   maps.ulidPut({ ulidLocal: r.ulidLocal, ulidPeer: r.ulidPeer, fii: r.fii }, r.id);
   if (!prev) {
-    const ulidLocal = formatIPv6(r.ulidLocal);
     // Anchor the local ULID on the shim device: an address whose uplink goes
     // down loses its local route, and the ULID must stay deliverable while its
     // traffic arrives over another locator. (Removed with the shim device.)
-    sys.run('ip', ['-6', 'addr', 'replace', `${ulidLocal}/128`, 'dev', st.shimDev, 'nodad', 'noprefixroute']);
-    if (r.fii === 0) {
-      // The peer ULID goes through the shim device; the path MTU seen by the
-      // ULP is the uplinks' minus the payload header.
-      sys.run('ip', ['-6', 'route', 'replace', `${formatIPv6(r.ulidPeer)}/128`, 'dev', st.shimDev, 'src', ulidLocal, 'mtu', String(st.mtu), 'table', String(ROUTE_TABLE)]);
-    }
+    // The peer ULID goes through the shim device; the path MTU seen by the
+    // ULP is the uplinks' minus the payload header.
+    (ops ?? ipOps).install(st, r);
   }
   return ifindex;
 }
@@ -157,7 +176,7 @@ export function contextSetPair(maps: DataplaneMaps, id: number, lpLocalText: str
   maps.ctxPut(id, { ...ctx, lpLocal, lpPeer, ifindex: up.ifindex });
 }
 
-export function contextDel(maps: DataplaneMaps, st: DataplaneState | undefined, id: number): void {
+export function contextDel(maps: DataplaneMaps, st: DataplaneState | undefined, id: number, ops?: HostOps): void {
   const ctx = maps.ctxGet(id);
   if (!ctx) throw new Shim6Error('SHIM6_ERR_NOT_FOUND', `no context ${id}`);
   maps.ulidDel({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
@@ -165,9 +184,7 @@ export function contextDel(maps: DataplaneMaps, st: DataplaneState | undefined, 
   maps.ptagDel(ctx.ctPeer);
   for (const l of maps.locs(id)) maps.locDel(l.key);
   maps.ctxDel(id);
-  if (st && ctx.fii === 0) {
-    sys.run('ip', ['-6', 'route', 'del', `${formatIPv6(ctx.ulidPeer)}/128`, 'dev', st.shimDev, 'table', String(ROUTE_TABLE)], { allowFail: true });
-  }
+  if (st) (ops ?? ipOps).uninstall(st, ctx);
 }
 
 const FLAG_NAMES: Array<[number, string]> = [[L.CTX_F_ACTIVE, 'active'], [L.CTX_F_INBOUND, 'inbound']];

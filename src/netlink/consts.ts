@@ -60,6 +60,14 @@ export const NLM_F_ROOT = 0x100;
 export const NLM_F_MATCH = 0x200;
 /** NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH. */
 export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
+/** NLM_F_REPLACE 0x100 (NEW requests): override an existing object. */
+export const NLM_F_REPLACE = 0x100;
+/** NLM_F_EXCL 0x200 (NEW requests): fail with EEXIST if it exists. */
+export const NLM_F_EXCL = 0x200;
+/** NLM_F_CREATE 0x400 (NEW requests): create if it does not exist. */
+export const NLM_F_CREATE = 0x400;
+/** NLM_F_APPEND 0x800 (NEW requests): add to the end of the list (IPv6: an ECMP nexthop). */
+export const NLM_F_APPEND = 0x800;
 /** NLM_F_CAPPED 0x100 (on NLMSG_ERROR): the echoed request was cut to its header. */
 export const NLM_F_CAPPED = 0x100;
 /** NLM_F_ACK_TLVS 0x200 (on NLMSG_ERROR): extended-ACK TLVs follow. */
@@ -77,6 +85,8 @@ export const NETLINK_ADD_MEMBERSHIP = 1;
 export const NETLINK_CAP_ACK = 10;
 /** NETLINK_EXT_ACK 11: add NLMSGERR_ATTR_* TLVs to NLMSG_ERROR. */
 export const NETLINK_EXT_ACK = 11;
+/** NETLINK_GET_STRICT_CHK 12: strict checking of GET/dump requests. */
+export const NETLINK_GET_STRICT_CHK = 12;
 
 // struct nlattr / struct rtattr type bits (linux/netlink.h)
 /** NLA_F_NESTED (1 << 15). */
@@ -105,11 +115,108 @@ export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 /** RTM_DELROUTE 25. */
 export const RTM_DELROUTE = 25;
+/** RTM_GETROUTE 26. */
+export const RTM_GETROUTE = 26;
 
 /** sizeof(struct rtattr): unsigned short rta_len, rta_type. RTA_ALIGNTO is 4. */
 export const RTA_HDRLEN = 4;
 /** RTA_ALIGNTO (linux/rtnetlink.h). */
 export const RTA_ALIGNTO = 4;
+
+/** sizeof(struct rtmsg): u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags. */
+export const RTMSG_LEN = 12;
+/** sizeof(struct rtnexthop): u16 len, u8 flags, u8 hops, s32 ifindex (RTA_MULTIPATH entries). */
+export const RTNEXTHOP_LEN = 8;
+
+// enum rtattr_type_t (linux/rtnetlink.h): route attributes
+/** RTA_DST 1: destination prefix (16 bytes for IPv6). */
+export const RTA_DST = 1;
+/** RTA_SRC 2: source prefix ("from", IPv6 subtrees). */
+export const RTA_SRC = 2;
+/** RTA_IIF 3: u32 input interface. */
+export const RTA_IIF = 3;
+/** RTA_OIF 4: u32 output interface. */
+export const RTA_OIF = 4;
+/** RTA_GATEWAY 5: next hop address. */
+export const RTA_GATEWAY = 5;
+/** RTA_PRIORITY 6: u32 metric ("metric" in ip route; IPv6 default 1024). */
+export const RTA_PRIORITY = 6;
+/** RTA_PREFSRC 7: preferred source address ("src" in ip route). */
+export const RTA_PREFSRC = 7;
+/** RTA_METRICS 8: nested RTAX_* u32 attributes. */
+export const RTA_METRICS = 8;
+/** RTA_MULTIPATH 9: array of struct rtnexthop, each followed by its attributes. */
+export const RTA_MULTIPATH = 9;
+/** RTA_CACHEINFO 12: struct rta_cacheinfo. */
+export const RTA_CACHEINFO = 12;
+/** RTA_TABLE 15: u32 routing table id (for ids above 255 rtm_table says RT_TABLE_COMPAT). */
+export const RTA_TABLE = 15;
+/** RTA_PREF 20: u8 router preference (ICMPV6_ROUTER_PREF_*). */
+export const RTA_PREF = 20;
+/** RTA_EXPIRES 23: expiry in clock ticks (IPv6 routes with a lifetime). */
+export const RTA_EXPIRES = 23;
+
+// RTAX_* (linux/rtnetlink.h), inside RTA_METRICS
+/** RTAX_LOCK 1: bitmask of locked metrics. */
+export const RTAX_LOCK = 1;
+/** RTAX_MTU 2: u32 path MTU. */
+export const RTAX_MTU = 2;
+
+// enum RTN_* (linux/rtnetlink.h): rtm_type
+/** RTN_UNSPEC 0. */
+export const RTN_UNSPEC = 0;
+/** RTN_UNICAST 1: gateway or direct route. */
+export const RTN_UNICAST = 1;
+/** RTN_LOCAL 2: accept locally (table local). */
+export const RTN_LOCAL = 2;
+/** RTN_ANYCAST 4. */
+export const RTN_ANYCAST = 4;
+/** RTN_MULTICAST 5. */
+export const RTN_MULTICAST = 5;
+/** RTN_BLACKHOLE 6: drop. */
+export const RTN_BLACKHOLE = 6;
+/** RTN_UNREACHABLE 7. */
+export const RTN_UNREACHABLE = 7;
+/** RTN_PROHIBIT 8. */
+export const RTN_PROHIBIT = 8;
+/** RTN_THROW 9. */
+export const RTN_THROW = 9;
+
+// rtm_protocol (linux/rtnetlink.h); values >= RTPROT_STATIC are not interpreted by the kernel.
+/** RTPROT_UNSPEC 0 (on RTM_DELROUTE: match any protocol). */
+export const RTPROT_UNSPEC = 0;
+/** RTPROT_REDIRECT 1: ICMP redirect. */
+export const RTPROT_REDIRECT = 1;
+/** RTPROT_KERNEL 2: installed by the kernel (connected and local routes). */
+export const RTPROT_KERNEL = 2;
+/** RTPROT_BOOT 3: "installed during boot"; iproute2's default for ip route add. */
+export const RTPROT_BOOT = 3;
+/** RTPROT_STATIC 4: installed by the administrator. */
+export const RTPROT_STATIC = 4;
+/** RTPROT_RA 9: router advertisement. */
+export const RTPROT_RA = 9;
+/**
+ * Not UAPI: the rtm_protocol of routes encodeRouteRequest adds unless told
+ * otherwise. 140 is Shim6's IP protocol number, unused in rtnetlink.h and
+ * /etc/iproute2/rt_protos, so `ip -6 route show proto 140` / `flush proto 140`
+ * find exactly the agent's routes and its own route notifications can be told apart.
+ */
+export const RTPROT_SHIM6 = 140;
+
+// enum rt_class_t (linux/rtnetlink.h): rtm_table
+/** RT_TABLE_UNSPEC 0 (on requests: main unless RTA_TABLE says otherwise). */
+export const RT_TABLE_UNSPEC = 0;
+/** RT_TABLE_COMPAT 252: rtm_table of dumped routes whose table id is above 255 (RTA_TABLE has it). */
+export const RT_TABLE_COMPAT = 252;
+/** RT_TABLE_DEFAULT 253. */
+export const RT_TABLE_DEFAULT = 253;
+/** RT_TABLE_MAIN 254. */
+export const RT_TABLE_MAIN = 254;
+/** RT_TABLE_LOCAL 255. */
+export const RT_TABLE_LOCAL = 255;
+
+/** RTM_F_CLONED 0x200 (rtm_flags): a cached clone / route exception. */
+export const RTM_F_CLONED = 0x200;
 
 /** sizeof(struct ifinfomsg): u8 family, u8 pad, u16 type, s32 index, u32 flags, u32 change. */
 export const IFINFOMSG_LEN = 16;

@@ -5,7 +5,9 @@ export {
   HOST_LITTLE_ENDIAN,
   addrFlags,
   decodeMessages,
+  encodeAddrRequest,
   encodeDumpRequest,
+  encodeRouteRequest,
   isDadFailed,
   isDeprecated,
   isLinkUp,
@@ -17,6 +19,7 @@ export {
 export type {
   AddrEvent,
   AddrFlagSet,
+  AddrRequest,
   Attr,
   AttrWalk,
   DoneEvent,
@@ -27,6 +30,10 @@ export type {
   MalformedEvent,
   NetlinkEvent,
   OverrunEvent,
+  RouteEvent,
+  RouteNexthop,
+  RouteRequest,
 } from './codec.js';
+export { NetlinkError, NetlinkRequests, errnoName } from './requests.js';
 export { AddressTable, isEmptyDiff } from './table.js';
 export type { AddressInfo, LinkInfo, UsableDiff } from './table.js';

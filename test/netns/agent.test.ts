@@ -86,6 +86,12 @@ describe('shim6d: contexts between two agents', () => {
     expect(a.lsPeer.map((p) => p.addr).sort()).toEqual([...hbaB].sort());
     expect(a.lsPeer.every((p) => p.verification === 'hba' && p.usable)).toBe(true);
     expect(a.dataplane?.id).toBeGreaterThanOrEqual(0x4000);
+    // Host state written over netlink: the ULID anchored on the shim device,
+    // the peer ULID routed through it with the payload header's MTU.
+    await until('peer route', () => t.A.ip('-6', 'route', 'show', 'table', '140').includes(hbaB[0]));
+    const route = t.A.ip('-6', 'route', 'show', 'table', '140').split('\n').find((l) => l.startsWith(hbaB[0]))!;
+    expect(route).toMatch(new RegExp(`dev shim0 proto 140 src ${hbaA[0]} .*mtu 1492`));
+    expect(t.A.ip('-6', 'addr', 'show', 'dev', 'shim0')).toContain(`${hbaA[0]}/128`);
     const r = await client.done;
     server.child.kill();
     expect(r.error ?? null).toBeNull();

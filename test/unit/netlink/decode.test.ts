@@ -31,8 +31,16 @@ import {
   RTM_DELADDR,
   RTM_NEWADDR,
   RTM_NEWLINK,
+  RTM_DELROUTE,
+  RTM_GETROUTE,
   RTM_NEWROUTE,
-  addrFlags,
+  RTA_DST,
+  RTA_METRICS,
+  RTA_MULTIPATH,
+  RTA_OIF,
+  RTA_TABLE,
+  RTAX_MTU,
+    addrFlags,
   decodeMessages,
   encodeDumpRequest,
   isDadFailed,
@@ -56,6 +64,7 @@ import {
   linkMsg,
   nlmsg,
   readable,
+  routeMsg,
   rtattr,
   u32,
   u8,
@@ -140,7 +149,7 @@ describe('well-formed messages', () => {
     ],
     ['NLMSG_NOOP', nlmsg(NLMSG_NOOP, new Uint8Array(0), { seq: 3 }), [{ kind: 'ignored', type: NLMSG_NOOP, seq: 3 }]],
     ['NLMSG_OVERRUN', nlmsg(NLMSG_OVERRUN, new Uint8Array(0), { seq: 3 }), [{ kind: 'overrun', seq: 3 }]],
-    ['RTM_NEWROUTE: ignored', nlmsg(RTM_NEWROUTE, new Uint8Array(12)), [{ kind: 'ignored', type: RTM_NEWROUTE, seq: 0 }]],
+    ['RTM_NEWROUTE family AF_UNSPEC: ignored', nlmsg(RTM_NEWROUTE, new Uint8Array(12)), [{ kind: 'ignored', type: RTM_NEWROUTE, seq: 0 }]],
     ['empty buffer', new Uint8Array(0), []],
   ];
   it.each(cases)('%s', (_name, buf, want) => {
@@ -232,11 +241,11 @@ describe('several messages in one datagram', () => {
   });
 
   it('unpadded last message (nlmsg_len not a multiple of 4) is accepted', () => {
-    const m = nlmsg(RTM_NEWROUTE, new Uint8Array(3), { len: 19 });
-    expect(decodeMessages(m.subarray(0, 19))).toEqual([{ kind: 'ignored', type: RTM_NEWROUTE, seq: 0 }]);
+    const m = nlmsg(RTM_GETROUTE, new Uint8Array(3), { len: 19 });
+    expect(decodeMessages(m.subarray(0, 19))).toEqual([{ kind: 'ignored', type: RTM_GETROUTE, seq: 0 }]);
     // ... and in the middle the next header starts at the aligned offset.
     expect(decodeMessages(concat(m, doneMsg(1)))).toEqual([
-      { kind: 'ignored', type: RTM_NEWROUTE, seq: 0 },
+      { kind: 'ignored', type: RTM_GETROUTE, seq: 0 },
       { kind: 'done', seq: 1, errno: 0, interrupted: false },
     ]);
   });
@@ -390,5 +399,75 @@ describe('body sanity', () => {
     expect(evs).toMatchObject([{ kind: 'addr', op: 'del', flags: IFA_F_DEPRECATED }]);
     expect(RTM_DELADDR).toBe(21);
     expect(IFA_F_DADFAILED | IFA_F_NODAD).toBe(0x0a);
+  });
+});
+
+describe('route messages', () => {
+  const base = { seq: 4, table: 140, dstLen: 48, dst: '2001:db8:2::', protocol: 140, type: 1, oif: 10 };
+  const want = { kind: 'route', op: 'new', seq: 4, table: 140, dstLen: 48, dst: '2001:db8:2::', srcLen: 0, oif: 10, protocol: 140, type: 1, scope: 0, flags: 0 };
+  const rtm = (o: { family?: number; dstLen?: number; srcLen?: number; table?: number } = {}): Uint8Array =>
+    Uint8Array.of(o.family ?? AF_INET6, o.dstLen ?? 48, o.srcLen ?? 0, 0, o.table ?? 140, 140, 0, 1, 0, 0, 0, 0);
+  const dst = rtattr(RTA_DST, ip6('2001:db8:2::'));
+
+  it('RTM_NEWROUTE / RTM_DELROUTE for AF_INET6', () => {
+    expect(readable(decodeMessages(routeMsg(base)))).toEqual([want]);
+    expect(readable(decodeMessages(routeMsg({ ...base, op: 'del' })))).toEqual([{ ...want, op: 'del' }]);
+  });
+  it('every field', () => {
+    const m = routeMsg({
+      ...base, table: 100000, srcLen: 64, src: '2001:db8:8::', prefsrc: '2001:db8:1::1', gateway: 'fe80::1', priority: 7, mtu: 1280,
+      scope: 200, flags: 0x200, cacheinfo: new Uint8Array(32), pref: 0,
+    });
+    expect(readable(decodeMessages(m))).toEqual([
+      { ...want, table: 100000, srcLen: 64, src: '2001:db8:8::', gateway: 'fe80::1', prefsrc: '2001:db8:1::1', priority: 7, mtu: 1280, scope: 200, flags: 0x200 },
+    ]);
+  });
+  it('multipath: nexthops with weight and flags, with and without gateway', () => {
+    const m = routeMsg({ ...base, oif: undefined, nexthops: [{ ifindex: 10, gateway: 'fe80::1', flags: 4 }, { ifindex: 11, weight: 256 }] });
+    expect(readable(decodeMessages(m))).toEqual([
+      { ...want, oif: undefined, nexthops: [{ ifindex: 10, gateway: 'fe80::1', weight: 1, flags: 4 }, { ifindex: 11, weight: 256, flags: 0 }] },
+    ].map(({ oif: _o, ...r }) => r));
+  });
+  it('table: RTA_TABLE when present, else rtm_table', () => {
+    expect(decodeMessages(nlmsg(RTM_NEWROUTE, concat(rtm({ table: 77 }), dst, rtattr(RTA_OIF, u32(3)))))).toMatchObject([{ kind: 'route', table: 77, oif: 3 }]);
+    expect(decodeMessages(nlmsg(RTM_NEWROUTE, concat(rtm({ table: 252 }), rtattr(RTA_TABLE, u32(14010)), dst)))).toMatchObject([{ kind: 'route', table: 14010 }]);
+  });
+  it('default route: no dst; metrics without RTAX_MTU: no mtu', () => {
+    const m = nlmsg(RTM_NEWROUTE, concat(rtm({ dstLen: 0 }), rtattr(RTA_METRICS, rtattr(8 /* RTAX_ADVMSS */, u32(1220)))));
+    expect(decodeMessages(m)).toEqual([{ kind: 'route', op: 'new', seq: 0, table: 140, dstLen: 0, srcLen: 0, protocol: 140, type: 1, scope: 0, flags: 0 }]);
+  });
+  it('RTA_METRICS with NLA_F_NESTED set decodes the same', () => {
+    const m = nlmsg(RTM_NEWROUTE, concat(rtm(), dst, rtattr(RTA_METRICS | NLA_F_NESTED, rtattr(RTAX_MTU, u32(1400)))));
+    expect(decodeMessages(m)).toMatchObject([{ kind: 'route', mtu: 1400 }]);
+  });
+  it.each([
+    ['AF_INET', AF_INET],
+    ['RTNL_FAMILY_IP6MR', 129],
+    ['AF_UNSPEC', 0],
+  ])('%s routes are ignored', (_n, family) => {
+    expect(decodeMessages(nlmsg(RTM_DELROUTE, concat(rtm({ family }), rtattr(RTA_DST, u32(0x0a000000)))))).toEqual([{ kind: 'ignored', type: RTM_DELROUTE, seq: 0 }]);
+  });
+  it.each([
+    ['rtmsg truncated', nlmsg(RTM_NEWROUTE, rtm().subarray(0, 10), { len: 26 }), 0, 'rtmsg truncated (10 bytes)'],
+    ['dst_len 129', nlmsg(RTM_NEWROUTE, concat(rtm({ dstLen: 129 }), dst)), 0, 'IPv6 route with prefix length 129'],
+    ['src_len 200', nlmsg(RTM_NEWROUTE, concat(rtm({ srcLen: 200 }), dst)), 0, 'IPv6 route with prefix length 200'],
+    ['RTA_DST of 4 bytes', nlmsg(RTM_NEWROUTE, concat(rtm(), rtattr(RTA_DST, u32(1)))), 28, 'RTA_DST of 4 bytes'],
+    ['RTA_OIF of 2 bytes', nlmsg(RTM_NEWROUTE, concat(rtm(), dst, rtattr(RTA_OIF, Uint8Array.of(1, 0)))), 48, 'RTA_OIF of 2 bytes'],
+    ['rta_len past the message', nlmsg(RTM_NEWROUTE, concat(rtm(), rtattr(RTA_DST, ip6('2001:db8::'), { rtaLen: 200 }))), 28, 'rta_len 200 beyond message (20 left)'],
+    ['bad RTA_METRICS nest', nlmsg(RTM_NEWROUTE, concat(rtm(), rtattr(RTA_METRICS, Uint8Array.of(2, 0, 2, 0)))), 32, 'RTA_METRICS: rta_len 2 < 4'],
+    ['RTAX_MTU of 2 bytes', nlmsg(RTM_NEWROUTE, concat(rtm(), rtattr(RTA_METRICS, rtattr(RTAX_MTU, Uint8Array.of(1, 2))))), 32, 'RTAX_MTU of 2 bytes'],
+    ['rtnh_len 4', nlmsg(RTM_NEWROUTE, concat(rtm(), rtattr(RTA_MULTIPATH, Uint8Array.of(4, 0, 0, 0, 1, 0, 0, 0)))), 32, 'rtnh_len 4 (8 left)'],
+    ['nexthop gateway of 4 bytes', nlmsg(RTM_NEWROUTE, concat(rtm(), rtattr(RTA_MULTIPATH, concat(Uint8Array.of(16, 0, 0, 0, 1, 0, 0, 0), rtattr(5, u32(1)))))), 40, 'nexthop RTA_GATEWAY of 4 bytes'],
+  ])('malformed: %s', (_n, m, offset, reason) => {
+    expect(decodeMessages(concat(m, doneMsg(4)))).toEqual([
+      { kind: 'malformed', offset, reason, type: RTM_NEWROUTE, seq: 0 },
+      { kind: 'done', seq: 4, errno: 0, interrupted: false },
+    ]);
+  });
+  it('returns copies of addresses, not views of the datagram', () => {
+    const buf = routeMsg({ ...base, gateway: 'fe80::1', prefsrc: '2001:db8:1::1' });
+    const [ev] = decodeMessages(buf);
+    buf.fill(0);
+    expect(readable([ev])).toEqual([{ ...want, gateway: 'fe80::1', prefsrc: '2001:db8:1::1' }]);
   });
 });

@@ -1,4 +1,4 @@
-// Test-only rtnetlink encoder (the codec itself only encodes dump requests),
+// Test-only rtnetlink encoder of kernel-side messages (the codec encodes requests),
 // a seeded PRNG and hex helpers. kernel.test.ts checks that this encoder
 // reproduces real kernel messages byte for byte, so hand-built messages in
 // the other tests have the kernel's framing and padding.
@@ -21,6 +21,21 @@ import {
   RTM_DELLINK,
   RTM_NEWADDR,
   RTM_NEWLINK,
+  RTA_CACHEINFO,
+  RTA_DST,
+  RTA_GATEWAY,
+  RTA_METRICS,
+  RTA_MULTIPATH,
+  RTA_OIF,
+  RTA_PREF,
+  RTA_PREFSRC,
+  RTA_PRIORITY,
+  RTA_SRC,
+  RTA_TABLE,
+  RTAX_MTU,
+  RTM_DELROUTE,
+  RTM_NEWROUTE,
+  RT_TABLE_COMPAT,
   type NetlinkEvent,
 } from '../../../src/netlink/index.js';
 import { formatIpv6, parseIpv6 } from '../../../src/wire/addr.js';
@@ -209,6 +224,78 @@ export function linkMsg(s: LinkMsgSpec): Uint8Array {
   return nlmsg(s.op === 'del' ? RTM_DELLINK : RTM_NEWLINK, body, s);
 }
 
+export interface RouteMsgSpec extends NlmsgOpts {
+  op?: 'new' | 'del';
+  family?: number;
+  /** The table id; rtm_table gets it when < 256, else RT_TABLE_COMPAT, and RTA_TABLE always (rt6_fill_node). */
+  table: number;
+  dstLen: number;
+  srcLen?: number;
+  protocol: number;
+  scope?: number;
+  type: number;
+  /** rtm_flags. */
+  flags?: number;
+  dst?: string | Uint8Array;
+  src?: string | Uint8Array;
+  prefsrc?: string | Uint8Array;
+  mtu?: number;
+  priority?: number;
+  gateway?: string | Uint8Array;
+  oif?: number;
+  nexthops?: ReadonlyArray<{ ifindex: number; gateway?: string | Uint8Array; weight?: number; flags?: number }>;
+  /** Raw struct rta_cacheinfo (32 bytes for IPv6 routes). */
+  cacheinfo?: Uint8Array;
+  /** RTA_PREF (u8). */
+  pref?: number;
+  extra?: Uint8Array[];
+}
+
+/** RTM_NEWROUTE / RTM_DELROUTE for IPv6 with attributes in the kernel's order (rt6_fill_node). */
+export function routeMsg(s: RouteMsgSpec): Uint8Array {
+  const rtm = new Uint8Array(12);
+  rtm[0] = s.family ?? AF_INET6;
+  rtm[1] = s.dstLen;
+  rtm[2] = s.srcLen ?? 0;
+  rtm[4] = s.table < 256 ? s.table : RT_TABLE_COMPAT;
+  rtm[5] = s.protocol;
+  rtm[6] = s.scope ?? 0;
+  rtm[7] = s.type;
+  new DataView(rtm.buffer).setUint32(8, (s.flags ?? 0) >>> 0, LE);
+  const attrs: Uint8Array[] = [rtattr(RTA_TABLE, u32(s.table))];
+  if (s.dst !== undefined) attrs.push(rtattr(RTA_DST, addrBytes(s.dst)));
+  if (s.src !== undefined) attrs.push(rtattr(RTA_SRC, addrBytes(s.src)));
+  if (s.prefsrc !== undefined) attrs.push(rtattr(RTA_PREFSRC, addrBytes(s.prefsrc)));
+  if (s.mtu !== undefined) attrs.push(rtattr(RTA_METRICS, rtattr(RTAX_MTU, u32(s.mtu))));
+  if (s.priority !== undefined) attrs.push(rtattr(RTA_PRIORITY, u32(s.priority)));
+  if (s.nexthops) {
+    attrs.push(
+      rtattr(
+        RTA_MULTIPATH,
+        concat(
+          ...s.nexthops.map((nh) => {
+            const gw = nh.gateway !== undefined ? rtattr(RTA_GATEWAY, addrBytes(nh.gateway)) : new Uint8Array(0);
+            const h = new Uint8Array(8);
+            const dv = new DataView(h.buffer);
+            dv.setUint16(0, 8 + gw.length, LE);
+            h[2] = nh.flags ?? 0;
+            h[3] = (nh.weight ?? 1) - 1;
+            dv.setInt32(4, nh.ifindex, LE);
+            return concat(h, gw);
+          }),
+        ),
+      ),
+    );
+  } else {
+    if (s.gateway !== undefined) attrs.push(rtattr(RTA_GATEWAY, addrBytes(s.gateway)));
+    if (s.oif !== undefined) attrs.push(rtattr(RTA_OIF, u32(s.oif)));
+  }
+  if (s.cacheinfo) attrs.push(rtattr(RTA_CACHEINFO, s.cacheinfo));
+  if (s.pref !== undefined) attrs.push(rtattr(RTA_PREF, u8(s.pref)));
+  attrs.push(...(s.extra ?? []));
+  return nlmsg(s.op === 'del' ? RTM_DELROUTE : RTM_NEWROUTE, concat(rtm, ...attrs), s);
+}
+
 /** NLMSG_DONE as netlink_dump_done() sends it: NLM_F_MULTI, an int status. */
 export function doneMsg(seq: number, status = 0, flags = NLM_F_MULTI): Uint8Array {
   return nlmsg(NLMSG_DONE, i32(status), { seq, nlFlags: flags });
@@ -248,5 +335,12 @@ export class Rng {
 
 /** Events with Uint8Array addresses turned into text, for readable assertions. */
 export function readable(evs: NetlinkEvent[]): unknown[] {
-  return evs.map((e) => (e.kind === 'addr' ? { ...e, address: formatIpv6(e.address) } : e));
+  return evs.map((e) => {
+    if (e.kind === 'addr') return { ...e, address: formatIpv6(e.address) };
+    if (e.kind !== 'route') return e;
+    const out: Record<string, unknown> = { ...e };
+    for (const k of ['dst', 'src', 'gateway', 'prefsrc'] as const) if (e[k]) out[k] = formatIpv6(e[k]);
+    if (e.nexthops) out.nexthops = e.nexthops.map((nh) => (nh.gateway ? { ...nh, gateway: formatIpv6(nh.gateway) } : nh));
+    return out;
+  });
 }
