@@ -375,7 +375,7 @@ export class Agent {
         // Deferred context setup (RFC 5533 §7.7): the flow already runs on
         // the ULIDs; start the exchange at its first packet.
         this.counters.triggers++;
-        this.log.debug({ event: 'trigger', ulidLocal: formatIpv6(ev.src), ulidPeer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'first packet of a ULID pair');
+        this.log.info({ event: 'trigger', ulidLocal: formatIpv6(ev.src), ulidPeer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'first packet of a ULID pair');
         this.#perform(this.#host.trigger(now, { ulidLocal: ev.src, ulidPeer: ev.dst }));
       } else if (ev.type === L.EV_TCP_RTO) {
         // TCP timed out on a shimmed ULID pair (sock_ops): negative feedback
