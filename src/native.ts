@@ -1,5 +1,6 @@
 // Loads the native addon (build/shim6.node) and gives it its declared type.
 import { createRequire } from 'node:module';
+import { Shim6Error } from './errors.js';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
@@ -22,6 +23,15 @@ export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
   ApiListener: 'class', socketInfo: 'function', apiRequest: 'function',
 };
 
+/** The package version (package.json), for --version. */
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
 /** Repository root, from src/ or dist/src/. */
 export function projectRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -38,9 +48,7 @@ export function native(): Shim6Native {
   if (cached) return cached;
   const file = process.env.SHIM6_ADDON ?? path.join(projectRoot(), 'build', 'shim6.node');
   if (!fs.existsSync(file)) {
-    const e = new Error(`shim6: native addon not built (${file}); run 'make'`) as Error & { code: string };
-    e.code = 'SHIM6_ERR_NO_ADDON';
-    throw e;
+    throw new Shim6Error('SHIM6_ERR_NO_ADDON', `native addon not built (${file}); run 'make'`);
   }
   const req = createRequire(import.meta.url);
   cached = req(file) as Shim6Native;

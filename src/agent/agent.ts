@@ -261,6 +261,14 @@ export class Agent {
     this.log.info({ event: 'stopped', reason, contexts: this.#ids.size, kept: !this.cfg.teardownOnExit }, 'shim6d stopped');
   }
 
+  /** SIGHUP: dump addresses and links again, rebuild the uplink tables. */
+  resync(): void {
+    if (this.#stopping || !this.#ready) return;
+    this.log.info({ event: 'resync' }, 'SIGHUP: re-reading addresses and routes');
+    this.#gateways = '';
+    void this.#dumpAll(true).then(() => this.#routesChanged());
+  }
+
   // ----------------------------------------------------------- core driving
 
   #perform(actions: readonly ContextAction[]): void {

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { EXIT_CODES, Shim6Error } from '../errors.js';
 import { Agent } from './agent.js';
+import { packageVersion } from '../native.js';
 import { readConfigFile, resolveConfig, type ConfigInput } from './config.js';
 
 function collect(v: string, prev: string[] = []): string[] {
@@ -38,7 +39,7 @@ interface Flags {
 export function buildProgram(): Command {
   return new Command('shim6d')
     .description('The Shim6 agent: establishes Shim6 contexts (RFC 5533) with peers, keeps locator lists current, and drives the BPF data plane.')
-    .version('0.1.0')
+    .version(packageVersion())
     .option('-c, --config <file>', 'JSON configuration file (keys as in the README); flags override it')
     .option('-u, --uplink <dev>', 'uplink device, repeatable or comma-separated', collect)
     .option('--shim-dev <name>', 'shim device (veth pair <name>/<name>p)', undefined)
@@ -63,8 +64,9 @@ export function buildProgram(): Command {
     .option('--check-config', 'validate the configuration, print it as JSON and exit')
     .addHelpText('after', `
 Signals: SIGTERM/SIGINT stop cleanly (contexts and data plane are kept unless
---teardown-on-exit); after a crash or kill -9 the next start restores the
-contexts from <run-dir>/<netns>/contexts.json and the pinned maps.
+--teardown-on-exit); SIGHUP re-reads addresses and routes; after a crash or
+kill -9 the next start restores the contexts from <run-dir>/<netns>/
+contexts.json + contexts.journal and the pinned maps.
 
 Example:
   shim6d --uplink eth0,eth1 --prefix 2001:db8:1:a::/64 --prefix 2001:db8:2:a::/64`)
@@ -136,6 +138,8 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP: re-read the host's addresses and routes (a daemon's usual "look again").
+  process.on('SIGHUP', () => agent.resync());
   process.on('uncaughtException', (err) => {
     // A bug, not input: log it with the stack and keep serving (inputs are guarded).
     log.fatal({ err }, 'uncaught exception');

@@ -7,7 +7,7 @@ import { dataplaneUp, dataplaneDown, dataplaneStatus, readState, GsoMode } from 
 import { DataplaneMaps } from '../dataplane/maps.js';
 import { contextAdd, contextDel, contextList, contextSetPair, contextView } from '../dataplane/context.js';
 import { dumpMap } from '../dataplane/dump.js';
-import { native } from '../native.js';
+import { native, packageVersion } from '../native.js';
 import * as L from '../generated/layout.js';
 import { table, toJson } from './output.js';
 import { controlRequest } from '../agent/control.js';
@@ -64,7 +64,7 @@ function parseId(v: string): number {
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Command {
   const program = new Command('shim6ctl')
     .description('Inspect and drive the shim6 multihoming data plane.')
-    .version('0.1.0')
+    .version(packageVersion())
     .option('--bpffs <path>', 'bpffs mount holding the pinned maps (env SHIM6_BPFFS)', undefined)
     .option('--state-dir <path>', 'state directory root (env SHIM6_STATE_DIR)', undefined)
     .option('--socket <path>', "shim6d's socket (default <state-dir>/<netns>/shim6d.sock)", undefined)
@@ -295,7 +295,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return EXIT_CODES.SHIM6_ERR_USAGE;
     }
-    const e = err instanceof Shim6Error ? err : fromSystem(err, 'shim6ctl');
+    const e = err instanceof Shim6Error ? err : fromSystem(err, 'unexpected failure');
     process.stderr.write(`shim6ctl: ${e.message}\n`);
     return EXIT_CODES[e.code] ?? 1;
   }
