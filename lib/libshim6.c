@@ -10,11 +10,13 @@
 // functions are found with dlsym(RTLD_NEXT, ...).
 //
 // With no agent answering, SOL_SHIM calls fail with ENOPROTOOPT, as they
-// would on a system without the shim. Each call is one short connection:
-// nothing is cached, so fork() and threads need no care.
+// would on a system without the shim. Calls share one connection per
+// process (api_call below: safe across threads, signal handlers and fork()).
+// shim6_subscribe() opens a connection of its own that the application polls
+// for events (a shim6 extension, <shim6/shim.h>).
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -124,26 +126,41 @@ static long ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-// Send req (passing fd when >= 0), receive the reply into rep. Returns 0 with
-// *rlen set, or an errno: ENOPROTOOPT when no agent answers, EPROTO when the
-// reply does not match.
-static int api_call(int fd, const uint8_t *req, size_t reqlen, uint8_t *rep, size_t cap, size_t *rlen)
+static int api_connect(const char *path, int *out)
 {
 	struct sockaddr_un sa;
-	const char *path = api_path();
+	size_t n = strlen(path);
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (n >= sizeof(sa.sun_path))
 		return ENOPROTOOPT;
-	memcpy(sa.sun_path, path, strlen(path));
+	memcpy(sa.sun_path, path, n);
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return errno;
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	int r;
+	do
+		r = connect(s, (struct sockaddr *)&sa, sizeof(sa));
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
 		int e = errno;
 		close(s);
 		return e == ENOENT || e == ECONNREFUSED || e == ENOTDIR ? ENOPROTOOPT : e;
 	}
+	// Replies are awaited in a blocking recv() bounded by this (no poll() per call).
+	struct timeval tv = { API_TIMEOUT_MS / 1000, (API_TIMEOUT_MS % 1000) * 1000 };
+	if (libc_setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		int e = errno;
+		close(s);
+		return e;
+	}
+	*out = s;
+	return 0;
+}
+
+// sendmsg of one frame, passing fd when >= 0. 0 or an errno.
+static int api_send(int s, int fd, const uint8_t *req, size_t reqlen)
+{
 	struct iovec iov = { (void *)req, reqlen };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -167,38 +184,25 @@ static int api_call(int fd, const uint8_t *req, size_t reqlen, uint8_t *rep, siz
 	do
 		r = libc_sendmsg(s, &mh, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		int e = errno;
-		close(s);
-		return e == EPIPE || e == ECONNRESET ? ENOPROTOOPT : e;
-	}
+	return r < 0 ? errno : 0;
+}
+
+// Wait up to API_TIMEOUT_MS for the reply to req and receive it. 0, or an
+// errno: ETIMEDOUT, ECONNRESET (the agent closed the connection), EPROTO (not
+// the reply to req).
+static int api_recv(int s, const uint8_t *req, uint8_t *rep, size_t cap, size_t *rlen)
+{
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		long left = API_TIMEOUT_MS - ms_since(&t0);
-		if (left <= 0) {
-			close(s);
-			return ETIMEDOUT;
-		}
-		struct pollfd pfd = { s, POLLIN, 0 };
-		int p = poll(&pfd, 1, (int)left);
-		if (p > 0)
-			break;
-		if (p < 0 && errno != EINTR) {
-			int e = errno;
-			close(s);
-			return e;
-		}
-	}
+	ssize_t r;
+	// SO_RCVTIMEO (api_connect) bounds each wait; a signal restarts it, the total stays bounded.
 	do
 		r = recv(s, rep, cap, MSG_TRUNC);
-	while (r < 0 && errno == EINTR);
-	int e = errno;
-	close(s);
+	while (r < 0 && errno == EINTR && ms_since(&t0) < API_TIMEOUT_MS);
 	if (r < 0)
-		return e;
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? ETIMEDOUT : errno == EPIPE ? ECONNRESET : errno;
 	if (r == 0)
-		return ENOPROTOOPT;  // the agent went away
+		return ECONNRESET;  // the agent went away
 	if ((size_t)r > cap || shim6_api_check(rep, (size_t)r))
 		return EPROTO;
 	struct shim6_api_hdr qh, ah;
@@ -208,6 +212,131 @@ static int api_call(int fd, const uint8_t *req, size_t reqlen, uint8_t *rep, siz
 		return EPROTO;
 	*rlen = (size_t)r;
 	return 0;
+}
+
+// One request on a short connection of its own.
+static int api_call_once(const char *path, int fd, const uint8_t *req, size_t reqlen, uint8_t *rep, size_t cap, size_t *rlen)
+{
+	int s, e = api_connect(path, &s);
+	if (e)
+		return e;
+	e = api_send(s, fd, req, reqlen);
+	if (!e)
+		e = api_recv(s, req, rep, cap, rlen);
+	close(s);
+	if (e == EPIPE || e == ECONNRESET)
+		return ENOPROTOOPT;  // the agent went away
+	return e;
+}
+
+/*
+ * The process keeps one API connection open (connecting costs the agent an
+ * accept and a poll registration per call). A thread that finds it in use —
+ * another thread, or a signal handler interrupting a call — makes a short
+ * connection of its own instead of waiting. fork(): the child drops its copy
+ * of the parent's connection (whose replies it must not read) and frees the
+ * lock a parent thread may have held (atfork handler, below). Any error drops
+ * the connection; a call that finds the agent gone (restarted) reconnects
+ * once. The path is resolved once per connection: SHIM6_API_SOCKET is read
+ * on every call (a change reconnects), the network namespace's default only
+ * when connecting. The descriptor is the application's to close too (a
+ * daemon closing every fd, closefrom()): each call checks with fstat() that
+ * it is still this connection's socket before using it — never writing to,
+ * or closing, a file that took its number.
+ */
+static struct {
+	int busy;            /* lock: 1 while a call uses fd */
+	int fd;              /* -1: not connected */
+	int from_env;        /* path came from SHIM6_API_SOCKET */
+	dev_t dev;           /* fd's identity when connected */
+	ino_t ino;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+} conn = { 0, -1, 0, 0, 0, "" };
+
+/* Is conn.fd still the socket we connected? */
+static int conn_owned(void)
+{
+	struct stat st;
+	return conn.fd >= 0 && fstat(conn.fd, &st) == 0 && st.st_dev == conn.dev && st.st_ino == conn.ino;
+}
+
+/* Forget the connection, closing it only when the fd is still ours. */
+static void conn_forget(int owned)
+{
+	if (conn.fd >= 0 && owned)
+		close(conn.fd);
+	conn.fd = -1;
+}
+
+static void conn_drop(void)
+{
+	conn_forget(1);
+}
+
+static void conn_atfork_child(void)
+{
+	conn_forget(conn_owned());
+	__atomic_store_n(&conn.busy, 0, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void conn_init(void)
+{
+	pthread_atfork(NULL, NULL, conn_atfork_child);
+}
+
+// Send req (passing fd when >= 0), receive the reply into rep. Returns 0 with
+// *rlen set, or an errno: ENOPROTOOPT when no agent answers, EPROTO when the
+// reply does not match.
+static int api_call(int fd, const uint8_t *req, size_t reqlen, uint8_t *rep, size_t cap, size_t *rlen)
+{
+	if (__atomic_exchange_n(&conn.busy, 1, __ATOMIC_ACQUIRE))
+		return api_call_once(api_path(), fd, req, reqlen, rep, cap, rlen);
+	const char *env = secure_getenv("SHIM6_API_SOCKET");
+	if (env && !*env)
+		env = NULL;
+	if (conn.fd >= 0 && !conn_owned())
+		conn_forget(0);  // the application closed it (the number may be another file's now)
+	if (conn.fd >= 0 && (env ? !conn.from_env || strcmp(conn.path, env) : conn.from_env))
+		conn_drop();  // SHIM6_API_SOCKET changed
+	int e = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fresh = conn.fd < 0;
+		if (fresh) {
+			const char *path = env ? env : api_path();
+			if (strlen(path) >= sizeof(conn.path)) {
+				e = ENOPROTOOPT;
+				break;
+			}
+			e = api_connect(path, &conn.fd);
+			struct stat st;
+			if (!e && fstat(conn.fd, &st) < 0) {
+				e = errno;
+				close(conn.fd);
+			}
+			if (e) {
+				conn.fd = -1;
+				break;
+			}
+			conn.dev = st.st_dev;
+			conn.ino = st.st_ino;
+			conn.from_env = env != NULL;
+			strcpy(conn.path, path);
+		}
+		e = api_send(conn.fd, fd, req, reqlen);
+		if (!e)
+			e = api_recv(conn.fd, req, rep, cap, rlen);
+		if (!e)
+			break;
+		conn_drop();  // never reuse a connection in doubt: a late reply would answer the next call
+		if (e == EPIPE || e == ECONNRESET || e == ENOTCONN) {
+			e = ENOPROTOOPT;
+			if (!fresh)
+				continue;  // the agent restarted since the last call: once more on a new connection
+		}
+		break;
+	}
+	__atomic_store_n(&conn.busy, 0, __ATOMIC_RELEASE);
+	return e;
 }
 
 // The reply's ERRNO (EPROTO when it has none).
@@ -349,6 +478,68 @@ EXPORT ssize_t shim6_sendmsg(int fd, const struct msghdr *msg, int flags)
 EXPORT ssize_t shim6_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	return libc_recvmsg(fd, msg, flags);
+}
+
+// ---- events (shim6 extension) ------------------------------------------------------------
+
+EXPORT int shim6_subscribe_mask(int fd, uint32_t mask)
+{
+	if (fd < 0)
+		return fail(EBADF);
+	uint8_t req[64], rep[512];
+	struct shim6_api_builder b;
+	shim6_api_init(&b, req, sizeof(req), SHIM6_API_SUBSCRIBE, SHIM6_API_F_REQUEST, next_seq());
+	shim6_api_put_u32(&b, SHIM6_API_A_EVENT_MASK, mask);
+	size_t reqlen = shim6_api_finish(&b), rlen = 0;
+	int s, e = api_connect(api_path(), &s);
+	if (e)
+		return fail(e);
+	e = api_send(s, fd, req, reqlen);
+	if (!e)
+		e = api_recv(s, req, rep, sizeof(rep), &rlen);
+	if (e == EPIPE || e == ECONNRESET)
+		e = ENOPROTOOPT;
+	if (!e)
+		e = reply_errno(rep, rlen);
+	struct timeval none = { 0, 0 };
+	if (!e && libc_setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none)) < 0)
+		e = errno;  // shim6_read_event() blocks without a time limit
+	if (e) {
+		close(s);
+		return fail(e);
+	}
+	return s;
+}
+
+EXPORT int shim6_subscribe(int fd)
+{
+	return shim6_subscribe_mask(fd, SHIM_EVENT_ALL);
+}
+
+EXPORT int shim6_read_event(int evfd, struct shim6_event *ev)
+{
+	uint8_t buf[1024];
+	if (!ev)
+		return fail(EFAULT);
+	for (;;) {
+		ssize_t r = recv(evfd, buf, sizeof(buf), MSG_TRUNC);
+		if (r < 0)
+			return -1;  // EAGAIN, EINTR, ECONNRESET, EBADF... as recv() set it
+		if (r == 0)
+			return fail(ECONNRESET);  // the agent closed the connection
+		if ((size_t)r > sizeof(buf) || shim6_api_check(buf, (size_t)r))
+			continue;  // not a frame this library understands: skip it
+		struct shim6_api_hdr h;
+		memcpy(&h, buf, sizeof(h));
+		if (h.type != SHIM6_API_EVENT || !(h.flags & SHIM6_API_F_MULTI))
+			continue;  // e.g. the reply to an UNSUBSCRIBE
+		size_t vlen = 0;
+		const void *v = shim6_api_find(buf, (size_t)r, SHIM6_API_A_EVENT, &vlen);
+		if (!v || vlen < sizeof(*ev))
+			continue;
+		memcpy(ev, v, sizeof(*ev));  // a newer agent's longer struct: the fields this header knows
+		return 0;
+	}
 }
 
 // ---- the interposer ---------------------------------------------------------------------

@@ -24,16 +24,17 @@
 #define SHIM6_API_NOOP        0x01  /* no fd; answers ERRNO 0 (liveness, version check) */
 #define SHIM6_API_GETSOCKOPT  0x10  /* LEVEL, OPTNAME, OPTLEN → ERRNO, OPTVAL, OPTLEN */
 #define SHIM6_API_SETSOCKOPT  0x11  /* LEVEL, OPTNAME, OPTVAL → ERRNO */
-#define SHIM6_API_SENDMSG     0x12  /* reserved: CMSG* to apply to one datagram → ERRNO */
+#define SHIM6_API_SENDMSG     0x12  /* CMSG* to apply to one datagram → ERRNO */
 #define SHIM6_API_RECVMSG     0x13  /* reserved: → CMSG* (latest locators, Table 2) */
-#define SHIM6_API_SUBSCRIBE   0x20  /* reserved: EVENT_MASK → ERRNO, then EVENT messages */
-#define SHIM6_API_EVENT       0x21  /* reserved: agent → client, F_MULTI */
+#define SHIM6_API_SUBSCRIBE   0x20  /* fd, EVENT_MASK? → ERRNO, SUB_ID; then EVENT messages */
+#define SHIM6_API_EVENT       0x21  /* agent → client, F_MULTI, seq of the SUBSCRIBE: SUB_ID, EVENT */
+#define SHIM6_API_UNSUBSCRIBE 0x22  /* SUB_ID → ERRNO (or close the connection) */
 #define SHIM6_API_FORK        0x30  /* reserved: context forking (RFC 6316 §11.1) */
 
 /* Header flags. */
 #define SHIM6_API_F_REQUEST 0x0001
 #define SHIM6_API_F_REPLY   0x0002
-#define SHIM6_API_F_MULTI   0x0004  /* reserved: one of several messages (events) */
+#define SHIM6_API_F_MULTI   0x0004  /* sent by the agent on its own (events) */
 
 /* Attribute types. */
 #define SHIM6_API_A_ERRNO      1  /* u32: 0 = success, else an errno (Linux or <shim6/shim.h>) */
@@ -42,12 +43,13 @@
 #define SHIM6_API_A_OPTLEN     4  /* u32: get request: caller's buffer size; reply: bytes needed */
 #define SHIM6_API_A_OPTVAL     5  /* bytes */
 #define SHIM6_API_A_MESSAGE    6  /* UTF-8 text, diagnostic only */
-#define SHIM6_API_A_CMSG       7  /* reserved: nested CMSG_LEVEL, CMSG_TYPE, CMSG_DATA */
+#define SHIM6_API_A_CMSG       7  /* nested CMSG_LEVEL, CMSG_TYPE, CMSG_DATA */
 #define SHIM6_API_A_CMSG_LEVEL 8
 #define SHIM6_API_A_CMSG_TYPE  9
 #define SHIM6_API_A_CMSG_DATA 10
-#define SHIM6_API_A_EVENT_MASK 11 /* reserved */
-#define SHIM6_API_A_EVENT     12  /* reserved */
+#define SHIM6_API_A_EVENT_MASK 11 /* u32: SHIM_EVENT_BIT()s (absent: SHIM_EVENT_ALL) */
+#define SHIM6_API_A_EVENT     12  /* struct shim6_event */
+#define SHIM6_API_A_SUB_ID    13  /* u32: subscription id */
 
 struct shim6_api_hdr {
 	uint32_t len;      /* whole frame, header included, multiple of 4 */

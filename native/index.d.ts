@@ -139,6 +139,25 @@ export declare class ApiListener {
   /** Close every connection and the listener, unlink the path. */
   close(): void;
   fd(): number;
+  /** A client connection that stays open (SUBSCRIBE): messages arrive on onMessage. */
+  static Connection: typeof ApiConnection;
+}
+
+export interface ApiConnectionMessage {
+  data?: Buffer;
+  truncated?: boolean;
+  closed?: boolean;
+  error?: string;
+}
+
+/** A connected SEQPACKET client socket to the API (ApiListener.Connection). */
+export declare class ApiConnection {
+  constructor(path: string, onMessage: (m: ApiConnectionMessage) => void);
+  send(data: Buffer, fds?: number[]): number;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  fd(): number;
 }
 
 export interface SockAddrInfo {
@@ -196,6 +215,8 @@ export interface Shim6Native {
   Socket: typeof Socket;
   ApiListener: typeof ApiListener;
   socketInfo(fd: number): SocketInfo;
+  /** The same, raw: fills `out` (layout in src/api/sockinfo.ts), no objects built. */
+  socketInfo(fd: number, out: Uint8Array): void;
   /** One API request on a fresh connection, fds passed with SCM_RIGHTS (keep them open until it settles). */
   apiRequest(path: string, frame: Buffer, fds: number[], timeoutMs?: number): Promise<Buffer>;
 }

@@ -108,10 +108,40 @@ struct shim_feedback {
 	uint16_t fb_reserved;        /* ignored */
 };
 
+/*
+ * Context events: a shim6 extension beyond RFC 6316 (in the spirit of SCTP's
+ * SCTP_PEER_ADDR_CHANGE). shim6_subscribe(fd) returns a descriptor that
+ * becomes readable (poll/epoll) when the context of fd's ULID pair changes;
+ * shim6_read_event() reads one struct shim6_event from it. close() it to
+ * unsubscribe. fd must be connected; it need not have a context yet:
+ * subscribe first, then read SHIM_ASSOCIATED, and nothing falls between.
+ */
+#define SHIM_EVENT_ESTABLISHED    1  /* the context is established; ev_local/ev_peer: the pair in use */
+#define SHIM_EVENT_PAIR_CHANGED   2  /* traffic moved to a new locator pair: ev_local/ev_peer */
+#define SHIM_EVENT_PATH_FAILED    3  /* the pair in use failed (REAP is exploring): ev_local/ev_peer */
+#define SHIM_EVENT_PATH_RECOVERED 4  /* a working pair again: ev_local/ev_peer */
+#define SHIM_EVENT_LOST           5  /* the context is gone */
+#define SHIM_EVENT_BIT(t)         (1u << (t))
+#define SHIM_EVENT_ALL            0x3eu  /* every type above */
+
+struct shim6_event {
+	uint32_t            ev_type;        /* SHIM_EVENT_* */
+	uint32_t            ev_fii;         /* Forked Instance Identifier (0: the default context) */
+	struct in6_addr     ev_ulid_local;  /* the context's ULID pair (network order) */
+	struct in6_addr     ev_ulid_peer;
+	struct shim_locator ev_local;       /* the locator pair the event names (lc_family AF_INET6, */
+	struct shim_locator ev_peer;        /* lc_addr); zero-filled when it names none */
+	uint32_t            ev_dropped;     /* events lost before this one (read too slowly) */
+	uint32_t            ev_reserved;
+	uint64_t            ev_time_ns;     /* when the agent emitted it: CLOCK_REALTIME, ns */
+	uint64_t            ev_mono_ns;     /* the same instant, CLOCK_MONOTONIC, ns */
+};
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct shim_locator) == 32, "shim_locator size");
 _Static_assert(sizeof(struct shim_pathexplore) == 12, "shim_pathexplore size");
 _Static_assert(sizeof(struct shim_feedback) == 4, "shim_feedback size");
+_Static_assert(sizeof(struct shim6_event) == 128, "shim6_event size");
 #endif
 
 /* Text for the four errno values above; strerror() for any other. */
@@ -129,6 +159,17 @@ int shim6_getsockopt(int fd, int level, int optname, void *optval, socklen_t *op
 int shim6_setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen);
 ssize_t shim6_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t shim6_recvmsg(int fd, struct msghdr *msg, int flags);
+
+/* Events of fd's context: a descriptor to poll and read with
+ * shim6_read_event(), close() to stop; -1 with errno (ENOPROTOOPT: no agent;
+ * EOPNOTSUPP: fd is not a connected IPv4/IPv6 socket, or the agent has no
+ * events). shim6_subscribe_mask() takes SHIM_EVENT_BIT()s. */
+int shim6_subscribe(int fd);
+int shim6_subscribe_mask(int fd, uint32_t mask);
+/* One event: 0, or -1 with errno: EAGAIN (evfd is non-blocking and none is
+ * queued), EINTR, ECONNRESET (the agent went away: subscribe again). Blocks
+ * otherwise. */
+int shim6_read_event(int evfd, struct shim6_event *ev);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,11 @@
 //                 connected/listening, TCP state
 //   apiRequest    one request with fds passed, reply awaited off the event
 //                 loop (the TypeScript client's transport)
+//   ApiListener.Connection
+//                 a client connection that stays open: send with SCM_RIGHTS,
+//                 every message received delivered to a callback (uv_poll);
+//                 the TypeScript client's SUBSCRIBE. A static member of
+//                 ApiListener so the addon's export list stays as declared.
 // Declared in native/index.d.ts. Errors carry code, errno and syscall like
 // Node's own.
 #include <napi.h>
@@ -28,7 +33,9 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #ifndef SO_COOKIE
@@ -116,10 +123,112 @@ int SockOptInt(int fd, int level, int name, int *out) {
   return getsockopt(fd, level, name, out, &len);
 }
 
+// Type and protocol never change in a socket's life, and a cookie names one
+// socket for the whole boot: the raw form below reads them once per socket.
+struct SockFacts {
+  int type;
+  int protocol;
+};
+std::mutex facts_mu;
+std::unordered_map<uint64_t, SockFacts> facts;
+constexpr size_t kMaxFacts = 65536;  // then start over (a socket costs 2 syscalls more once)
+
+// Raw layout of socketInfo(fd, out) (src/api/server.ts decodes it):
+//   0 u64 cookie   8 i32 family   12 i32 type   16 i32 protocol   20 i32 reserved
+//   24 u32 flags: 1 connected, 2 listening, 4 local, 8 peer, 16 local IPv4, 32 peer IPv4
+//   28 u16 local port   30 u16 peer port   32 u32 local scope   36 u32 peer scope
+//   40 local addr[16] (IPv4 as ::ffff:a.b.c.d)   56 peer addr[16]
+constexpr size_t kRawInfoSize = 72;
+enum : uint32_t { kConnected = 1, kListening = 2, kLocal = 4, kPeer = 8, kLocal4 = 16, kPeer4 = 32 };
+
+// Fill one address: flags for present / IPv4, port, scope, 16 bytes.
+void RawAddr(uint8_t *out, const struct sockaddr_storage &ss, socklen_t len, uint32_t *flags, uint32_t present, uint32_t v4,
+             size_t port_off, size_t scope_off, size_t addr_off) {
+  uint16_t port = 0;
+  uint32_t scope = 0;
+  uint8_t addr[16] = {0};
+  if (ss.ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+    auto *s6 = reinterpret_cast<const struct sockaddr_in6 *>(&ss);
+    memcpy(addr, s6->sin6_addr.s6_addr, 16);
+    port = ntohs(s6->sin6_port);
+    scope = s6->sin6_scope_id;
+    *flags |= present;
+  } else if (ss.ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+    auto *s4 = reinterpret_cast<const struct sockaddr_in *>(&ss);
+    addr[10] = addr[11] = 0xff;
+    memcpy(addr + 12, &s4->sin_addr, 4);
+    port = ntohs(s4->sin_port);
+    *flags |= present | v4;
+  }
+  memcpy(out + port_off, &port, 2);
+  memcpy(out + scope_off, &scope, 4);
+  memcpy(out + addr_off, addr, 16);
+}
+
+// socketInfo(fd, out): the same facts into out (>= 72 bytes, layout above),
+// without JS objects, the TCP state, or SO_ACCEPTCONN on a connected socket
+// (it cannot be listening): 3 syscalls for a socket seen before, instead of 8.
+Napi::Value SocketInfoRaw(const Napi::CallbackInfo &info, int fd) {
+  Napi::Env env = info.Env();
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) ThrowType(env, "out must be a Uint8Array");
+  auto out = info[1].As<Napi::Uint8Array>();
+  if (out.ByteLength() < kRawInfoSize) ThrowType(env, "out must hold 72 bytes");
+  uint8_t *o = out.Data();
+  uint64_t cookie = 0;
+  socklen_t clen = sizeof(cookie);
+  if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &clen) < 0) ThrowErrno(env, errno, "getsockopt", "SO_COOKIE");
+  SockFacts f;
+  bool known;
+  {
+    std::lock_guard<std::mutex> g(facts_mu);
+    auto it = facts.find(cookie);
+    known = it != facts.end();
+    if (known) f = it->second;
+  }
+  if (!known) {
+    if (SockOptInt(fd, SOL_SOCKET, SO_TYPE, &f.type) < 0) ThrowErrno(env, errno, "getsockopt", "SO_TYPE");
+    if (SockOptInt(fd, SOL_SOCKET, SO_PROTOCOL, &f.protocol) < 0) ThrowErrno(env, errno, "getsockopt", "SO_PROTOCOL");
+    std::lock_guard<std::mutex> g(facts_mu);
+    if (facts.size() >= kMaxFacts) facts.clear();
+    facts.emplace(cookie, f);
+  }
+  uint32_t flags = 0;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  memset(&ss, 0, sizeof(ss));
+  int family;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+    family = ss.ss_family;
+  } else if (SockOptInt(fd, SOL_SOCKET, SO_DOMAIN, &family) < 0) {
+    ThrowErrno(env, errno, "getsockopt", "SO_DOMAIN");
+  }
+  RawAddr(o, ss, len, &flags, kLocal, kLocal4, 28, 32, 40);
+  len = sizeof(ss);
+  memset(&ss, 0, sizeof(ss));
+  if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+    flags |= kConnected;
+  } else {
+    len = 0;
+    int accepting = 0;
+    if (SockOptInt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting) == 0 && accepting) flags |= kListening;
+  }
+  RawAddr(o, ss, len, &flags, kPeer, kPeer4, 30, 36, 56);
+  int32_t reserved = 0;
+  memcpy(o + 0, &cookie, 8);
+  memcpy(o + 8, &family, 4);
+  memcpy(o + 12, &f.type, 4);
+  memcpy(o + 16, &f.protocol, 4);
+  memcpy(o + 20, &reserved, 4);
+  memcpy(o + 24, &flags, 4);
+  return env.Undefined();
+}
+
 // socketInfo(fd) -> { cookie, family, type, protocol, local, peer, connected, listening, tcpState }
+// socketInfo(fd, out: Uint8Array) -> undefined: the raw form above.
 Napi::Value SocketInfo(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
+  if (info.Length() > 1 && !info[1].IsUndefined()) return SocketInfoRaw(info, fd);
   int type = 0, family = 0, protocol = 0, accepting = 0;
   if (SockOptInt(fd, SOL_SOCKET, SO_TYPE, &type) < 0) ThrowErrno(env, errno, "getsockopt", "SO_TYPE");
   if (SockOptInt(fd, SOL_SOCKET, SO_DOMAIN, &family) < 0) ThrowErrno(env, errno, "getsockopt", "SO_DOMAIN");
@@ -157,15 +266,192 @@ Napi::Value SocketInfo(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// ---- ApiConnection ---------------------------------------------------------------
+
+// sendmsg of one message with fds (SCM_RIGHTS), non-blocking. Returns bytes or -errno.
+ssize_t SendWithFds(int fd, const uint8_t *data, size_t len, const std::vector<int> &fds, int flags) {
+  struct iovec iov = {const_cast<uint8_t *>(data), len};
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  std::vector<char> cbuf;
+  if (!fds.empty()) {
+    cbuf.assign(CMSG_SPACE(sizeof(int) * fds.size()), 0);
+    mh.msg_control = cbuf.data();
+    mh.msg_controllen = cbuf.size();
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t r;
+  do r = sendmsg(fd, &mh, flags | MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+std::vector<int> FdArray(Napi::Env env, Napi::Value v) {
+  std::vector<int> fds;
+  if (v.IsUndefined() || v.IsNull()) return fds;
+  if (!v.IsArray()) ThrowType(env, "fds must be an array of numbers");
+  Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() > (uint32_t)kMaxFds) ThrowType(env, "at most 8 fds");
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value x = a.Get(i);
+    if (!x.IsNumber()) ThrowType(env, "fds must be an array of numbers");
+    fds.push_back(x.As<Napi::Number>().Int32Value());
+  }
+  return fds;
+}
+
+// new ApiListener.Connection(path, onMessage): connected at once (ECONNREFUSED,
+// ENOENT... thrown). onMessage({ data }) per message, then once
+// onMessage({ closed: true, error? }) when the server ends it. Keeps the
+// event loop alive until close() (or unref()).
+class ApiConnection : public Napi::ObjectWrap<ApiConnection> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "ApiConnection", {InstanceMethod("send", &ApiConnection::Send),
+                                              InstanceMethod("close", &ApiConnection::Close),
+                                              InstanceMethod("ref", &ApiConnection::RefLoop),
+                                              InstanceMethod("unref", &ApiConnection::UnrefLoop),
+                                              InstanceMethod("fd", &ApiConnection::Fd)});
+  }
+
+  ApiConnection(const Napi::CallbackInfo &info) : Napi::ObjectWrap<ApiConnection>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsString()) ThrowType(env, "path must be a string");
+    if (info.Length() < 2 || !info[1].IsFunction()) ThrowType(env, "onMessage must be a function");
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    struct sockaddr_un sa;
+    if (!FillSunPath(sa, path)) ThrowErrno(env, ENAMETOOLONG, "connect", path);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0) ThrowErrno(env, errno, "socket");
+    int r;
+    do r = connect(s, (struct sockaddr *)&sa, sizeof(sa));
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      int e = errno;
+      close(s);
+      ThrowErrno(env, e, "connect", path);
+    }
+    int fl = fcntl(s, F_GETFL);
+    if (fl < 0 || fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0) {
+      int e = errno;
+      close(s);
+      ThrowErrno(env, e, "fcntl");
+    }
+    napi_get_uv_event_loop(env, &loop_);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    if (int e = uv_poll_init(loop_, poll_, s)) {
+      delete poll_;
+      poll_ = nullptr;
+      close(s);
+      ThrowErrno(env, -e, "uv_poll_init");
+    }
+    fd_ = s;
+    cb_ = Napi::Persistent(info[1].As<Napi::Function>());
+    ctx_ = std::make_unique<Napi::AsyncContext>(env, "shim6:api:conn");
+    buf_.resize(kMaxRecv);
+    uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, &ApiConnection::OnReadable);
+    Ref();  // alive while open
+  }
+
+  ~ApiConnection() { Stop(); }
+
+ private:
+  static void OnReadable(uv_poll_t *h, int status, int) { static_cast<ApiConnection *>(h->data)->Drain(status); }
+
+  void Drain(int status) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    for (int n = 0; n < 64 && fd_ >= 0; n++) {
+      ssize_t r = recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && status >= 0) return;
+      Napi::Object ev = Napi::Object::New(env);
+      if (r <= 0) {
+        if (r < 0) ev.Set("error", uv_err_name(-(errno == EAGAIN ? ECONNRESET : errno)));
+        ev.Set("closed", true);
+        Shut();
+        CallSafely(env, cb_, {ev}, *ctx_);
+        return;
+      }
+      size_t len = (size_t)r > buf_.size() ? buf_.size() : (size_t)r;
+      ev.Set("data", Napi::Buffer<uint8_t>::Copy(env, buf_.data(), len));
+      if ((size_t)r > buf_.size()) ev.Set("truncated", true);
+      CallSafely(env, cb_, {ev}, *ctx_);
+    }
+  }
+
+  void Stop() {
+    if (poll_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t *>(poll_), [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  // Stop, and let go of the object once.
+  void Shut() {
+    bool was = fd_ >= 0;
+    Stop();
+    if (was) Unref();
+  }
+
+  // send(data, fds?) -> bytes sent. Throws (EAGAIN: the server does not read; EPIPE/ENOTCONN: gone).
+  Napi::Value Send(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsBuffer()) ThrowType(env, "data must be a Buffer");
+    auto data = info[0].As<Napi::Buffer<uint8_t>>();
+    std::vector<int> fds = FdArray(env, info.Length() > 1 ? info[1] : env.Undefined());
+    if (fd_ < 0) ThrowErrno(env, ENOTCONN, "send");
+    ssize_t r = SendWithFds(fd_, data.Data(), data.Length(), fds, MSG_DONTWAIT);
+    if (r < 0) ThrowErrno(env, (int)-r, "sendmsg");
+    return Napi::Number::New(env, (double)r);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    Shut();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RefLoop(const Napi::CallbackInfo &info) {
+    if (poll_) uv_ref(reinterpret_cast<uv_handle_t *>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefLoop(const Napi::CallbackInfo &info) {
+    if (poll_) uv_unref(reinterpret_cast<uv_handle_t *>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Fd(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), fd_); }
+
+  int fd_ = -1;
+  uv_loop_t *loop_ = nullptr;
+  uv_poll_t *poll_ = nullptr;
+  std::vector<uint8_t> buf_;
+  Napi::FunctionReference cb_;
+  std::unique_ptr<Napi::AsyncContext> ctx_;
+};
+
 // ---- ApiListener -------------------------------------------------------------------
 
 class ApiListener : public Napi::ObjectWrap<ApiListener> {
  public:
   static Napi::Function Init(Napi::Env env) {
+    Napi::Function conn = ApiConnection::Init(env);
     return DefineClass(env, "ApiListener", {InstanceMethod("send", &ApiListener::Send),
                                             InstanceMethod("closeConn", &ApiListener::CloseConn),
                                             InstanceMethod("close", &ApiListener::Close),
-                                            InstanceMethod("fd", &ApiListener::Fd)});
+                                            InstanceMethod("fd", &ApiListener::Fd),
+                                            StaticValue("Connection", conn, napi_default)});
   }
 
   // new ApiListener({ path, mode?, group?, backlog? }, onEvent)
@@ -231,6 +517,7 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
     pid_t pid;
     uid_t uid;
     gid_t gid;
+    Napi::ObjectReference cred;  // made on the first message
   };
 
   [[noreturn]] void Fail(Napi::Env env, const char *what, bool unlink_path) {
@@ -288,13 +575,31 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
     conn->self->Drain(conn->id, status);
   }
 
-  // Read every queued message of one connection (bounded per wake-up) and
-  // deliver each as { conn, data, fds, cred, truncated?, ctrunc? }; end of
-  // stream as { conn, closed: true }.
+  // Property names, made once and kept in an array (N-API 8 references only
+  // objects): napi_set_named_property would look each up in V8's string
+  // table per message.
+  enum Key { kConn, kData, kFds, kCred, kPid, kUid, kGid, kTruncated, kCtrunc, kClosed, kError, kKeys };
+  Napi::Value K(Key k) {
+    if (keys_.IsEmpty()) {
+      static const char *const names[kKeys] = {"conn", "data", "fds", "cred", "pid", "uid", "gid", "truncated", "ctrunc", "closed", "error"};
+      Napi::Array a = Napi::Array::New(Env(), kKeys);
+      for (uint32_t i = 0; i < kKeys; i++) a.Set(i, Napi::String::New(Env(), names[i]));
+      keys_ = Napi::Persistent(a);
+    }
+    return keys_.Value().Get(static_cast<uint32_t>(k));
+  }
+
+  // Read one message of a connection and deliver it as { conn, data, fds,
+  // cred, truncated?, ctrunc? }; end of stream as { conn, closed: true }.
+  // One per wake-up: the poll is level-triggered, so a queued next message
+  // wakes the loop again, and a client waiting for its answer (the usual
+  // case) costs no recvmsg that finds nothing. cred is one frozen object per
+  // connection.
   void Drain(uint32_t id, int status) {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    std::vector<uint8_t> buf(kMaxRecv);
+    std::vector<uint8_t> &buf = rbuf_;  // one buffer per listener, not 64 KiB zeroed per wake-up
+    if (buf.size() != kMaxRecv) buf.resize(kMaxRecv);
     for (int n = 0; n < 64; n++) {
       auto it = conns_.find(id);
       if (it == conns_.end()) return;
@@ -314,11 +619,11 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
       if (r < 0 && errno == EINTR) continue;
       if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && status >= 0) return;
       Napi::Object ev = Napi::Object::New(env);
-      ev.Set("conn", c->id);
+      ev.Set(K(kConn), Napi::Number::New(env, c->id));
       if (r <= 0) {
         // End of stream, or an error: the connection is over either way.
-        if (r < 0) ev.Set("error", uv_err_name(-(errno == EAGAIN ? ECONNRESET : errno)));
-        ev.Set("closed", true);
+        if (r < 0) ev.Set(K(kError), Napi::String::New(env, uv_err_name(-(errno == EAGAIN ? ECONNRESET : errno))));
+        ev.Set(K(kClosed), Napi::Boolean::New(env, true));
         Drop(id);
         CallSafely(env, cb_, {ev}, *ctx_);
         return;
@@ -336,16 +641,21 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
         }
       }
       size_t len = (size_t)r > buf.size() ? buf.size() : (size_t)r;
-      ev.Set("data", Napi::Buffer<uint8_t>::Copy(env, buf.data(), len));
-      ev.Set("fds", fds);
-      Napi::Object cred = Napi::Object::New(env);
-      cred.Set("pid", (double)c->pid);
-      cred.Set("uid", (double)c->uid);
-      cred.Set("gid", (double)c->gid);
-      ev.Set("cred", cred);
-      if (mh.msg_flags & MSG_TRUNC) ev.Set("truncated", true);
-      if (mh.msg_flags & MSG_CTRUNC) ev.Set("ctrunc", true);
+      ev.Set(K(kData), Napi::Buffer<uint8_t>::Copy(env, buf.data(), len));
+      ev.Set(K(kFds), fds);
+      if (c->cred.IsEmpty()) {
+        Napi::Object cred = Napi::Object::New(env);
+        cred.Set(K(kPid), Napi::Number::New(env, (double)c->pid));
+        cred.Set(K(kUid), Napi::Number::New(env, (double)c->uid));
+        cred.Set(K(kGid), Napi::Number::New(env, (double)c->gid));
+        cred.Freeze();
+        c->cred = Napi::Persistent(cred);
+      }
+      ev.Set(K(kCred), c->cred.Value());
+      if (mh.msg_flags & MSG_TRUNC) ev.Set(K(kTruncated), Napi::Boolean::New(env, true));
+      if (mh.msg_flags & MSG_CTRUNC) ev.Set(K(kCtrunc), Napi::Boolean::New(env, true));
       CallSafely(env, cb_, {ev}, *ctx_);
+      if (status >= 0) return;  // one per wake-up (above)
     }
   }
 
@@ -408,6 +718,8 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
   uv_poll_t *poll_ = nullptr;
   uint32_t next_id_ = 1;
   std::map<uint32_t, std::unique_ptr<Conn>> conns_;
+  std::vector<uint8_t> rbuf_;
+  Napi::Reference<Napi::Array> keys_;
   Napi::FunctionReference cb_;
   std::unique_ptr<Napi::AsyncContext> ctx_;
 };

@@ -112,6 +112,8 @@ export class Agent {
   readonly #persisted = new Map<string, StateEntry>();
   readonly #addrs = new AddressTable();
   readonly #ids = new Map<bigint, number>(); // CT(local) → data-plane context id
+  /** Contexts announced to API subscribers as established (so 'lost' pairs with one). */
+  readonly #announced = new Set<bigint>();
   readonly #uplinkIndexes = new Set<number>();
   readonly #nlReq = new NetlinkRequests();
   #shimIfindex = 0;
@@ -185,6 +187,10 @@ export class Agent {
       },
       sample: (ct) => this.#sample(ct),
       log: (level, fields, msg) => this.log[level](fields, msg),
+      pathEvent: (ct, type) => {
+        const s = this.#host.context({ ctLocal: ct });
+        if (s) this.#apiBackend?.emit({ type, ctx: s, local: s.lpLocal, peer: s.lpPeer });
+      },
     });
     this.#raw = new n.Socket('raw6', L.NEXTHDR, (m) => this.#onShim6(m), { mark: L.MARK_MAGIC, rcvbuf: 1 << 21 });
     this.#restore();
@@ -281,14 +287,21 @@ export class Agent {
         case 'context-established':
           this.#ctxLog(a.ctx).info({ event: 'established', ulidLocal: formatIpv6(a.ctx.ulidLocal), ulidPeer: formatIpv6(a.ctx.ulidPeer), ctPeer: tagText(a.ctx.ctPeer), setupMs: Math.round(monoMs() - a.ctx.createdAt), mono: monoMs() }, 'context established');
           this.#sync(a.ctx);
+          if (a.ctx.ctLocal !== null) this.#announced.add(a.ctx.ctLocal);
+          this.#apiBackend?.emit({ type: 'established', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer });
           break;
         case 'context-updated':
           this.#ctxLog(a.ctx).info({ event: 'updated', changes: a.changes, state: a.ctx.state, lp: `${formatIpv6(a.ctx.lpLocal)} -> ${formatIpv6(a.ctx.lpPeer)}` }, 'context updated');
           this.#sync(a.ctx);
+          // One place for every pair change: REAP, an operator, the peer's Update.
+          if (a.changes.includes('pair')) this.#apiBackend?.emit({ type: 'pair-changed', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer });
           break;
         case 'context-removed':
           this.#ctxLog(a.ctx).info({ event: 'removed', reason: a.reason }, 'context removed');
-          if (a.ctx.ctLocal !== null) this.#uninstall(a.ctx.ctLocal);
+          if (a.ctx.ctLocal !== null) {
+            this.#uninstall(a.ctx.ctLocal);
+            if (this.#announced.delete(a.ctx.ctLocal)) this.#apiBackend?.emit({ type: 'lost', ctx: a.ctx });
+          }
           break;
         case 'negative-cache':
           this.log.info({ event: 'negative-cache', peer: formatIpv6(a.peer), reason: a.reason, forMs: Math.round(a.until - monoMs()) }, 'peer negatively cached');

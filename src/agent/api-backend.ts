@@ -2,7 +2,7 @@
 // the context core, REAP and the data-plane maps. The API server calls in
 // here only; everything it learns about a socket came from the fd itself.
 import { ContextState, type ContextSnapshot, type ShimHost } from '../context/index.js';
-import { ApiError, DEFAULT_POLICY, type ApiBackend, type ApiContext, type Feedback, type LocatorInfo, type LocatorPref, type ReapKnobs, type ReapView, type Side, type SocketPolicy, type SocketRef } from '../api/backend.js';
+import { ApiError, DEFAULT_POLICY, type ApiBackend, type ApiContext, type ApiEvent, type Feedback, type LocatorInfo, type LocatorPref, type ReapKnobs, type ReapView, type Side, type SocketPolicy, type SocketRef } from '../api/backend.js';
 import { SHIM_LOC_FLAG_CGA, SHIM_LOC_FLAG_HBA } from '../api/shim-h.js';
 import { readSockPolicy, writeSockPolicy, fromDataplanePolicy } from '../api/sock-policy.js';
 import { DEFAULT_SEND_TIMEOUT_MS } from '../reap/index.js';
@@ -38,7 +38,22 @@ export class AgentApiBackend implements ApiBackend {
   /** Receive flags live outside the data plane's policy record, by socket cookie. */
   readonly #recv = new Map<bigint, { recvLocal: boolean; recvPeer: boolean }>();
 
+  readonly #listeners = new Set<(ev: ApiEvent) => void>();
+
   constructor(private readonly d: AgentApiDeps) {}
+
+  /** SUBSCRIBE: the server registers one listener and routes events to subscribed sockets. */
+  subscribe(listener: (ev: ApiEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** An event for subscribers (call it when it happens: the server stamps the time). */
+  emit(ev: ApiEvent): void {
+    for (const f of this.#listeners) f(ev);
+  }
 
   #snapshot(ctx: ApiContext): ContextSnapshot {
     const s = this.d.host().context({ ctLocal: ctx.id as bigint });

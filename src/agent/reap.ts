@@ -27,6 +27,8 @@ export interface ReapHooks {
   /** Fresh counters of a context (null when the data plane has none). */
   sample(ct: bigint): TrafficSample | null;
   log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, msg: string): void;
+  /** REAP found the path broken / working again (for API subscribers). */
+  pathEvent?(ct: bigint, type: 'path-failed' | 'path-recovered'): void;
 }
 
 export interface ReapView {
@@ -264,10 +266,12 @@ export class ReapDriver {
           e.failures++;
           this.#note(e, this.#clock(), 'path-failed', a.reason);
           this.hooks.log('info', { event: 'path-failed', reason: a.reason }, 'REAP: path failed, exploring');
+          this.hooks.pathEvent?.(ct, 'path-failed');
           break;
         case 'path-recovered':
           this.#note(e, this.#clock(), 'path-recovered');
           this.hooks.log('info', { event: 'path-recovered' }, 'REAP: path recovered');
+          this.hooks.pathEvent?.(ct, 'path-recovered');
           break;
         case 'state':
           this.#note(e, this.#clock(), 'state', `${a.from} -> ${a.to}`);

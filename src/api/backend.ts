@@ -123,10 +123,26 @@ export interface Feedback {
   readonly indicator: 'unable' | 'unsatisfactory' | 'satisfactory';
 }
 
-/** Events for subscribers (reserved in the protocol: SUBSCRIBE/EVENT; not served yet). */
+export type ApiEventType = 'established' | 'pair-changed' | 'path-failed' | 'path-recovered' | 'lost';
+
+/**
+ * A context event for subscribers (SUBSCRIBE, src/api/README.md). The server
+ * routes it by the context's ULID pair and FII to the connections that
+ * subscribed with a socket of that pair, and stamps it with the time of the
+ * listener call: call the listener when the event happens.
+ *   established     the context reached ESTABLISHED; local/peer: the locator pair in use
+ *   pair-changed    REAP (or the application) moved the context to a new pair: local/peer (required)
+ *   path-failed     REAP found the current pair failed and is exploring; local/peer: the failed pair
+ *   path-recovered  REAP has a working pair again; local/peer: that pair
+ *   lost            the context is gone (removed, or its peer unreachable for good)
+ * Only ulidLocal, ulidPeer and fii of ctx are read.
+ */
 export type ApiEvent =
-  | { readonly type: 'pair-changed'; readonly ctx: ApiContext; readonly local: Uint8Array; readonly peer: Uint8Array }
-  | { readonly type: 'path-failed' | 'path-recovered' | 'established' | 'lost'; readonly ctx: ApiContext };
+  | { readonly type: 'pair-changed'; readonly ctx: ApiEventContext; readonly local: Uint8Array; readonly peer: Uint8Array }
+  | { readonly type: 'path-failed' | 'path-recovered' | 'established' | 'lost'; readonly ctx: ApiEventContext; readonly local?: Uint8Array; readonly peer?: Uint8Array };
+
+/** The part of a context an event names (an ApiContext will do). */
+export type ApiEventContext = Pick<ApiContext, 'ulidLocal' | 'ulidPeer' | 'fii'>;
 
 export interface ApiBackend {
   /**
@@ -185,7 +201,12 @@ export interface ApiBackend {
   /** Later (ancillary data): SHIM_FEEDBACK from sendmsg. */
   feedback?(ctx: ApiContext, fb: Feedback): MaybePromise<void>;
 
-  /** Later (SUBSCRIBE): events; returns the unsubscribe function. */
+  /**
+   * Context events (SUBSCRIBE). The server subscribes once, when it starts
+   * listening, and routes events to its clients itself; the returned function
+   * unsubscribes (server close). Without it, SUBSCRIBE answers EOPNOTSUPP.
+   * The listener never throws and does its sends without blocking.
+   */
   subscribe?(listener: (ev: ApiEvent) => void): () => void;
 }
 

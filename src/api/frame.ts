@@ -13,10 +13,11 @@ export const MsgType = {
   NOOP: 0x01,
   GETSOCKOPT: 0x10,
   SETSOCKOPT: 0x11,
-  SENDMSG: 0x12,    // reserved
+  SENDMSG: 0x12,
   RECVMSG: 0x13,    // reserved
-  SUBSCRIBE: 0x20,  // reserved
-  EVENT: 0x21,      // reserved
+  SUBSCRIBE: 0x20,  // one socket's context events on this connection (EVENT frames follow)
+  EVENT: 0x21,      // agent → client, F_MULTI, seq of the SUBSCRIBE
+  UNSUBSCRIBE: 0x22,
   FORK: 0x30,       // reserved
 } as const;
 
@@ -33,8 +34,9 @@ export const Attr = {
   CMSG_LEVEL: 8,
   CMSG_TYPE: 9,
   CMSG_DATA: 10,
-  EVENT_MASK: 11,
-  EVENT: 12,
+  EVENT_MASK: 11,   // u32: 1 << SHIM_EVENT_* bits (absent: all)
+  EVENT: 12,        // struct shim6_event, as <shim6/shim.h> lays it out
+  SUB_ID: 13,       // u32: subscription id (SUBSCRIBE reply, EVENT, UNSUBSCRIBE)
 } as const;
 
 /** Host byte order, as netlink: both ends are on one machine. */
@@ -60,8 +62,14 @@ export type DecodeResult =
 const align4 = (n: number): number => (n + 3) & ~3;
 
 export function u32(type: number, v: number): FrameAttr {
+  // Byte by byte: a DataView would move this small array off the V8 heap (an allocation per call).
   const value = new Uint8Array(4);
-  new DataView(value.buffer).setUint32(0, v >>> 0, LITTLE_ENDIAN);
+  const x = v >>> 0;
+  if (LITTLE_ENDIAN) {
+    value[0] = x & 0xff; value[1] = (x >>> 8) & 0xff; value[2] = (x >>> 16) & 0xff; value[3] = x >>> 24;
+  } else {
+    value[3] = x & 0xff; value[2] = (x >>> 8) & 0xff; value[1] = (x >>> 16) & 0xff; value[0] = x >>> 24;
+  }
   return { type, value };
 }
 
@@ -84,7 +92,8 @@ export function frameSize(f: Frame): number {
 export function encodeFrame(f: Frame): Buffer {
   const len = frameSize(f);
   if (len > MAX_FRAME) throw new RangeError(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
-  const buf = Buffer.alloc(len);
+  // From Buffer's pool (no allocation of its own); every byte is written below, padding included.
+  const buf = Buffer.allocUnsafe(len);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
   dv.setUint32(0, len, LITTLE_ENDIAN);
   dv.setUint16(4, f.type, LITTLE_ENDIAN);
@@ -99,12 +108,13 @@ export function encodeFrame(f: Frame): Buffer {
     dv.setUint16(off, alen, LITTLE_ENDIAN);
     dv.setUint16(off + 2, a.type, LITTLE_ENDIAN);
     buf.set(a.value, off + ATTR_HDR_LEN);
+    for (let i = off + alen; i < off + align4(alen); i++) buf[i] = 0;
     off += align4(alen);
   }
   return buf;
 }
 
-/** Decode one frame (one SEQPACKET message). Never throws. */
+/** Decode one frame (one SEQPACKET message). Never throws. Attribute values are views of `input`. */
 export function decodeFrame(input: Uint8Array): DecodeResult {
   if (!(input instanceof Uint8Array)) return { ok: false, errno: 'EBADMSG', reason: 'not bytes' };
   if (input.length > MAX_FRAME) return { ok: false, errno: 'EMSGSIZE', reason: `frame of ${input.length} bytes exceeds ${MAX_FRAME}` };
@@ -127,8 +137,9 @@ export function decodeFrame(input: Uint8Array): DecodeResult {
     const atype = dv.getUint16(off + 2, LITTLE_ENDIAN);
     if (alen < ATTR_HDR_LEN) return bad(`attribute at offset ${off} has length ${alen}`);
     if (align4(alen) > len - off) return bad(`attribute at offset ${off} (length ${alen}) runs past the frame`);
-    // A copy, and a plain Uint8Array even when the input is a Buffer.
-    attrs.push({ type: atype, value: new Uint8Array(input.subarray(off + ATTR_HDR_LEN, off + alen)) });
+    // A plain Uint8Array view of the input (even when the input is a Buffer): no copy, no allocation
+    // of its own. The values share the input's memory: do not reuse the input while they are in use.
+    attrs.push({ type: atype, value: new Uint8Array(input.buffer, input.byteOffset + off + ATTR_HDR_LEN, alen - ATTR_HDR_LEN) });
     off += align4(alen);
   }
   return { ok: true, frame: { type, flags, seq, version, attrs } };

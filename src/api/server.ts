@@ -1,6 +1,6 @@
 // The RFC 6316 API server: a SOCK_SEQPACKET Unix socket (native ApiListener)
 // carrying the frames of frame.ts. Each request passes the caller's socket
-// with SCM_RIGHTS; the server identifies it from the fd (socketInfo), runs
+// with SCM_RIGHTS; the server identifies it from the fd (sockinfo.ts), runs
 // the option logic (options.ts) against the ApiBackend, closes every fd it
 // received, and only then answers. Nothing a client sends can throw out of
 // here: malformed frames get an errno answer.
@@ -9,12 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { native } from '../native.js';
-import type { ApiListener, ApiListenerEvent, SocketInfo } from '../../native/index.js';
-import { ApiError, type ApiBackend, type SocketRef } from './backend.js';
+import type { ApiListener, ApiListenerEvent } from '../../native/index.js';
+import { identifySocket, type SocketIdentity } from './sockinfo.js';
+import { ApiError, type ApiBackend, type ApiEvent, type SocketRef } from './backend.js';
+import { EVENT_TYPE, encodeEvent } from './events.js';
 import { Attr, Flag, MsgType, decodeFrame, encodeFrame, getU32, findAttr, u32, bytes, text, type Frame, type FrameAttr } from './frame.js';
 import { handleOption } from './options.js';
 import { cmsgsOf, handleSendmsg } from './ancillary.js';
-import { SOL_SHIM, errnoNumber, optionName, SHIM6_API_SOCKET_DEFAULT, type ErrnoName } from './shim-h.js';
+import { SOL_SHIM, errnoNumber, optionName, SHIM6_API_SOCKET_DEFAULT, SHIM_EVENT_ALL, type ErrnoName } from './shim-h.js';
 
 /** Published for every answered request (tests and metrics subscribe). */
 export const requestChannel = diagnostics.channel('shim6:api:request');
@@ -44,19 +46,74 @@ export interface ApiServerCounters {
   errors: number;
   malformed: number;
   connections: number;
+  /** Events from the backend, event frames sent, and frames dropped (a subscriber's queue was full). */
+  events: number;
+  eventsSent: number;
+  eventsDropped: number;
 }
 
-function toRef(info: SocketInfo, fd: number, cred: { pid: number; uid: number; gid: number }): SocketRef {
-  return {
-    fd, cookie: info.cookie, family: info.family, type: info.type, protocol: info.protocol,
-    local: info.local, peer: info.peer, connected: info.connected, listening: info.listening,
-    tcpState: info.tcpState, cred,
-  };
+/** Subscriptions one connection may hold (SUBSCRIBE beyond it: ENOBUFS). */
+export const MAX_SUBSCRIPTIONS_PER_CONN = 1024;
+
+/** One SUBSCRIBE: a connection wants the events of one socket's context (ULID pair + FII). */
+interface Subscription {
+  readonly conn: number;
+  readonly id: number;
+  /** The SUBSCRIBE's seq, echoed in every EVENT frame. */
+  readonly seq: number;
+  readonly key: string;
+  readonly mask: number;
+  /** Events not delivered since the last one that was (the client's queue was full). */
+  dropped: number;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+const ctxKey = (ulidLocal: Uint8Array, ulidPeer: Uint8Array, fii: number): string => `${hex(ulidLocal)}/${hex(ulidPeer)}/${fii >>> 0}`;
+
+type Answer = { reply: Frame; record: ApiRequestRecord; commit?: () => void };
+
+const SOCK_STREAM = 1, AF_INET = 2, AF_INET6 = 10;
+
+/** The backend's view of the caller's socket. tcpState is read from the fd when asked, while the fd is open (else null). */
+class PassedSocket implements SocketRef {
+  readonly cookie: bigint;
+  readonly family: number;
+  readonly type: number;
+  readonly protocol: number;
+  readonly local: SocketRef['local'];
+  readonly peer: SocketRef['peer'];
+  readonly connected: boolean;
+  readonly listening: boolean;
+  #state: number | null | undefined;
+  constructor(info: SocketIdentity, readonly fd: number, readonly cred: SocketRef['cred'], private readonly fdOpen: () => boolean) {
+    this.cookie = info.cookie;
+    this.family = info.family;
+    this.type = info.type;
+    this.protocol = info.protocol;
+    this.local = info.local;
+    this.peer = info.peer;
+    this.connected = info.connected;
+    this.listening = info.listening;
+  }
+  get tcpState(): number | null {
+    if (this.#state !== undefined) return this.#state;
+    if (this.type !== SOCK_STREAM || (this.family !== AF_INET && this.family !== AF_INET6) || !this.fdOpen()) return null;
+    try {
+      this.#state = native().socketInfo(this.fd).tcpState;
+    } catch {
+      this.#state = null;
+    }
+    return this.#state;
+  }
+}
+
+function toRef(info: SocketIdentity, fd: number, cred: SocketRef['cred'], fdOpen: () => boolean): SocketRef {
+  return new PassedSocket(info, fd, cred, fdOpen);
 }
 
 export class ApiServer {
   readonly path: string;
-  readonly counters: ApiServerCounters = { requests: 0, errors: 0, malformed: 0, connections: 0 };
+  readonly counters: ApiServerCounters = { requests: 0, errors: 0, malformed: 0, connections: 0, events: 0, eventsSent: 0, eventsDropped: 0 };
   readonly #backend: ApiBackend;
   readonly #log: Logger | undefined;
   readonly #mode: number;
@@ -64,6 +121,10 @@ export class ApiServer {
   #listener: ApiListener | null = null;
   readonly #conns = new Set<number>();
   readonly #inflight = new Set<Promise<void>>();
+  readonly #subsByKey = new Map<string, Set<Subscription>>();
+  readonly #subsByConn = new Map<number, Map<number, Subscription>>();
+  #nextSubId = 1;
+  #unsubscribeBackend: (() => void) | null = null;
 
   constructor(opts: ApiServerOptions) {
     this.#backend = opts.backend;
@@ -89,19 +150,32 @@ export class ApiServer {
       { path: this.path, mode: this.#mode, group: this.#group },
       (ev) => this.#onEvent(ev),
     );
+    this.#unsubscribeBackend = this.#backend.subscribe?.((ev) => this.#onBackendEvent(ev)) ?? null;
+  }
+
+  /** Subscriptions held now (all connections). */
+  get subscriptions(): number {
+    let n = 0;
+    for (const m of this.#subsByConn.values()) n += m.size;
+    return n;
   }
 
   /** Stop listening, drop connections, wait for requests under way. */
   async close(): Promise<void> {
+    this.#unsubscribeBackend?.();
+    this.#unsubscribeBackend = null;
     this.#listener?.close();
     this.#listener = null;
     this.#conns.clear();
+    this.#subsByConn.clear();
+    this.#subsByKey.clear();
     await Promise.allSettled([...this.#inflight]);
   }
 
   #onEvent(ev: ApiListenerEvent): void {
     if (ev.closed) {
       this.#conns.delete(ev.conn);
+      this.#dropSubscriptions(ev.conn);
       return;
     }
     if (!this.#conns.has(ev.conn)) {
@@ -125,8 +199,9 @@ export class ApiServer {
     };
     let reply: Frame;
     let record: ApiRequestRecord;
+    let commit: (() => void) | undefined;
     try {
-      ({ reply, record } = await this.#answer(ev, fds, cred));
+      ({ reply, record, commit } = await this.#answer(ev, fds, cred, () => !fdsClosed));
     } catch (err) {
       // Only a bug gets here; the caller still gets an answer.
       this.#log?.error({ err }, 'API request failed unexpectedly');
@@ -140,17 +215,74 @@ export class ApiServer {
     if (record.errno !== 0) this.counters.errors++;
     if (requestChannel.hasSubscribers) requestChannel.publish(record);
     try {
-      this.#listener?.send(ev.conn, encodeFrame(reply));
+      if (!this.#listener) return;
+      this.#listener.send(ev.conn, encodeFrame(reply));
+      // After the reply, in the same tick: no EVENT frame can overtake a SUBSCRIBE's reply.
+      commit?.();
     } catch (err) {
       this.#log?.debug({ err, conn: ev.conn }, 'API reply not delivered (client gone)');
     }
   }
 
-  async #answer(ev: ApiListenerEvent, fds: number[], cred: { pid: number; uid: number; gid: number }): Promise<{ reply: Frame; record: ApiRequestRecord }> {
-    const answer = (type: number, seq: number, errno: ErrnoName | 0, attrs: FrameAttr[] = [], message?: string, optname?: number, cookie?: bigint) => {
+  /** Debug logging on: only then are the log records built. */
+  #debug(): boolean {
+    const l = this.#log as (Logger & { isLevelEnabled?: (level: string) => boolean }) | undefined;
+    return l !== undefined && (l.isLevelEnabled?.('debug') ?? true);
+  }
+
+  #dropSubscriptions(conn: number): void {
+    const mine = this.#subsByConn.get(conn);
+    if (!mine) return;
+    this.#subsByConn.delete(conn);
+    for (const sub of mine.values()) this.#unlink(sub);
+  }
+
+  #unlink(sub: Subscription): void {
+    const set = this.#subsByKey.get(sub.key);
+    set?.delete(sub);
+    if (set?.size === 0) this.#subsByKey.delete(sub.key);
+  }
+
+  /** The backend's listener: route one event to the subscriptions of its context. Never throws. */
+  #onBackendEvent(ev: ApiEvent): void {
+    try {
+      this.counters.events++;
+      const subs = this.#subsByKey.get(ctxKey(ev.ctx.ulidLocal, ev.ctx.ulidPeer, ev.ctx.fii));
+      if (!subs || !this.#listener) return;
+      const bit = 1 << EVENT_TYPE[ev.type];
+      const monoNs = process.hrtime.bigint();
+      const timeNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+      for (const sub of [...subs]) {
+        if (!(sub.mask & bit)) continue;
+        const frame = encodeFrame({
+          type: MsgType.EVENT, flags: Flag.MULTI, seq: sub.seq,
+          attrs: [u32(Attr.SUB_ID, sub.id), bytes(Attr.EVENT, encodeEvent(ev, { dropped: sub.dropped, timeNs, monoNs }))],
+        });
+        try {
+          this.#listener.send(sub.conn, frame);
+          sub.dropped = 0;
+          this.counters.eventsSent++;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS') {
+            // The client does not read: count it, tell it with the next event (ev_dropped).
+            sub.dropped++;
+            this.counters.eventsDropped++;
+          } else {
+            this.#dropSubscriptions(sub.conn);
+          }
+        }
+      }
+    } catch (err) {
+      this.#log?.error({ err, type: (ev as { type?: unknown })?.type }, 'API event not routed');
+    }
+  }
+
+  async #answer(ev: ApiListenerEvent, fds: number[], cred: { pid: number; uid: number; gid: number }, fdOpen: () => boolean): Promise<Answer> {
+    const answer = (type: number, seq: number, errno: ErrnoName | 0, attrs: FrameAttr[] = [], message?: string, optname?: number, cookie?: bigint): Answer => {
       const out: FrameAttr[] = [u32(Attr.ERRNO, errno === 0 ? 0 : errnoNumber(errno)), ...attrs];
       if (message) out.push(text(Attr.MESSAGE, message));
-      if (errno !== 0) this.#log?.debug({ pid: cred.pid, uid: cred.uid, type, optname, errno, message }, 'API request refused');
+      if (errno !== 0 && this.#debug()) this.#log?.debug({ pid: cred.pid, uid: cred.uid, type, optname, errno, message }, 'API request refused');
       return { reply: { type, flags: Flag.REPLY, seq, attrs: out }, record: { type, seq, optname, errno, cookie, cred } };
     };
     if (ev.truncated) {
@@ -171,9 +303,19 @@ export class ApiServer {
       case MsgType.GETSOCKOPT:
       case MsgType.SETSOCKOPT:
       case MsgType.SENDMSG:
-        break;
-      case MsgType.RECVMSG:
       case MsgType.SUBSCRIBE:
+        break;
+      case MsgType.UNSUBSCRIBE: {
+        const id = getU32(f, Attr.SUB_ID);
+        if (id === null) return answer(type, seq, 'EBADMSG', [], 'a u32 attribute has the wrong size');
+        if (id === undefined) return answer(type, seq, 'EINVAL', [], 'SUB_ID is missing');
+        const sub = this.#subsByConn.get(ev.conn)?.get(id);
+        if (!sub) return answer(type, seq, 'ENOENT', [], `no subscription ${id} on this connection`);
+        this.#subsByConn.get(ev.conn)!.delete(id);
+        this.#unlink(sub);
+        return answer(type, seq, 0);
+      }
+      case MsgType.RECVMSG:
       case MsgType.FORK:
         return answer(type, seq, 'EOPNOTSUPP', [], 'not implemented yet');
       default:
@@ -181,16 +323,17 @@ export class ApiServer {
     }
     // get/setsockopt, sendmsg: exactly one socket passed.
     if (ev.ctrunc || fds.length !== 1) return answer(type, seq, 'EBADF', [], `pass exactly one socket with SCM_RIGHTS (got ${fds.length}${ev.ctrunc ? '+' : ''})`);
+    if (type === MsgType.SUBSCRIBE) return this.#subscribe(ev.conn, f, fds[0], cred, fdOpen, answer);
     if (type === MsgType.SENDMSG) {
       const cmsgs = cmsgsOf(f.attrs);
       if (!cmsgs) return answer(type, seq, 'EBADMSG', [], 'malformed CMSG attribute');
-      let info: SocketInfo;
+      let info: SocketIdentity;
       try {
-        info = native().socketInfo(fds[0]);
+        info = identifySocket(fds[0]);
       } catch (err) {
         return answer(type, seq, (err as { code?: string }).code === 'ENOTSOCK' ? 'ENOTSOCK' : 'EBADF', [], (err as Error).message);
       }
-      const r = await handleSendmsg(this.#backend, toRef(info, fds[0], cred), cmsgs);
+      const r = await handleSendmsg(this.#backend, toRef(info, fds[0], cred, fdOpen), cmsgs);
       if (!r.ok && r.cause) this.#log?.warn({ err: r.cause }, 'API backend failed');
       return r.ok ? answer(type, seq, 0, [], undefined, undefined, info.cookie) : answer(type, seq, r.errno, [], r.message, undefined, info.cookie);
     }
@@ -200,15 +343,15 @@ export class ApiServer {
     if (level === null || optname === null || optlen === null) return answer(type, seq, 'EBADMSG', [], 'a u32 attribute has the wrong size');
     if (optname === undefined) return answer(type, seq, 'EINVAL', [], 'OPTNAME is missing');
     if (level !== undefined && level !== SOL_SHIM) return answer(type, seq, 'ENOPROTOOPT', [], `level ${level} is not SOL_SHIM`, optname);
-    let info: SocketInfo;
+    let info: SocketIdentity;
     try {
-      info = native().socketInfo(fds[0]);
+      info = identifySocket(fds[0]);
     } catch (err) {
       const code = (err as { code?: string }).code;
       return answer(type, seq, code === 'ENOTSOCK' ? 'ENOTSOCK' : 'EBADF', [], (err as Error).message, optname);
     }
-    const sock = toRef(info, fds[0], cred);
-    this.#log?.debug({ pid: cred.pid, uid: cred.uid, gid: cred.gid, cookie: info.cookie.toString(), op: type === MsgType.GETSOCKOPT ? 'get' : 'set', opt: optionName(optname) ?? optname }, 'API request');
+    const sock = toRef(info, fds[0], cred, fdOpen);
+    if (this.#debug()) this.#log?.debug({ pid: cred.pid, uid: cred.uid, gid: cred.gid, cookie: info.cookie.toString(), op: type === MsgType.GETSOCKOPT ? 'get' : 'set', opt: optionName(optname) ?? optname }, 'API request');
     if (type === MsgType.GETSOCKOPT) {
       if (optlen === undefined) return answer(type, seq, 'EINVAL', [], 'OPTLEN is missing', optname, info.cookie);
       const r = await handleOption(this.#backend, sock, { op: 'get', optname, optlen });
@@ -227,6 +370,61 @@ export class ApiServer {
       return answer(type, seq, r.errno, [], r.message, optname, info.cookie);
     }
     return answer(type, seq, 0, [], undefined, optname, info.cookie);
+  }
+
+  /**
+   * SUBSCRIBE: the events of the passed socket's context, keyed by its ULID
+   * pair (the socket's addresses, as the agent keys contexts) and FII, so a
+   * subscription made before the context exists sees it established. Lives
+   * until UNSUBSCRIBE or the connection's end.
+   */
+  async #subscribe(
+    conn: number, f: Frame, fd: number, cred: { pid: number; uid: number; gid: number }, fdOpen: () => boolean,
+    answer: (type: number, seq: number, errno: ErrnoName | 0, attrs?: FrameAttr[], message?: string, optname?: number, cookie?: bigint) => Answer,
+  ): Promise<Answer> {
+    const { type, seq } = f;
+    if (!this.#backend.subscribe) return answer(type, seq, 'EOPNOTSUPP', [], 'this agent has no events');
+    const mask = getU32(f, Attr.EVENT_MASK);
+    if (mask === null) return answer(type, seq, 'EBADMSG', [], 'a u32 attribute has the wrong size');
+    const m = mask ?? SHIM_EVENT_ALL;
+    if (m === 0 || (m & ~SHIM_EVENT_ALL) !== 0) return answer(type, seq, 'EINVAL', [], `event mask 0x${m.toString(16)} (known: 0x${SHIM_EVENT_ALL.toString(16)})`);
+    let info: SocketIdentity;
+    try {
+      info = identifySocket(fd);
+    } catch (err) {
+      return answer(type, seq, (err as { code?: string }).code === 'ENOTSOCK' ? 'ENOTSOCK' : 'EBADF', [], (err as Error).message);
+    }
+    if (info.family !== AF_INET && info.family !== AF_INET6) return answer(type, seq, 'EOPNOTSUPP', [], 'not an IPv4/IPv6 socket', undefined, info.cookie);
+    if (!info.connected || !info.local || !info.peer) return answer(type, seq, 'EOPNOTSUPP', [], 'the socket is not connected (no ULID pair yet)', undefined, info.cookie);
+    if ((this.#subsByConn.get(conn)?.size ?? 0) >= MAX_SUBSCRIPTIONS_PER_CONN) {
+      return answer(type, seq, 'ENOBUFS', [], `at most ${MAX_SUBSCRIPTIONS_PER_CONN} subscriptions per connection`, undefined, info.cookie);
+    }
+    const sock = toRef(info, fd, cred, fdOpen);
+    let key: string;
+    try {
+      const ctx = await this.#backend.lookupContext(sock);
+      key = ctx
+        ? ctxKey(ctx.ulidLocal, ctx.ulidPeer, ctx.fii)
+        : ctxKey(info.local.addr, info.peer.addr, (await this.#backend.socketPolicy(sock)).fii);
+    } catch (err) {
+      if (err instanceof ApiError) return answer(type, seq, err.errno, [], err.message, undefined, info.cookie);
+      this.#log?.warn({ err }, 'API backend failed');
+      return answer(type, seq, 'EIO', [], 'backend failure', undefined, info.cookie);
+    }
+    const id = this.#nextSubId;
+    this.#nextSubId = (this.#nextSubId % 0xffffffff) + 1;
+    const a = answer(type, seq, 0, [u32(Attr.SUB_ID, id)], undefined, undefined, info.cookie);
+    a.commit = () => {
+      if (!this.#conns.has(conn)) return;
+      const sub: Subscription = { conn, id, seq, key, mask: m, dropped: 0 };
+      let mine = this.#subsByConn.get(conn);
+      if (!mine) this.#subsByConn.set(conn, (mine = new Map()));
+      mine.set(id, sub);
+      let set = this.#subsByKey.get(key);
+      if (!set) this.#subsByKey.set(key, (set = new Set()));
+      set.add(sub);
+    };
+    return a;
   }
 }
 

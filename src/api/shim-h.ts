@@ -41,6 +41,18 @@ export const ETOOMANYLOCATORS = 6320;
 
 export const SHIM6_API_SOCKET_DEFAULT = '/run/shim6/api.sock';
 
+/** Context events (a shim6 extension beyond RFC 6316: shim6_subscribe(), struct shim6_event). */
+export const SHIM_EVENT_ESTABLISHED = 1;
+export const SHIM_EVENT_PAIR_CHANGED = 2;
+export const SHIM_EVENT_PATH_FAILED = 3;
+export const SHIM_EVENT_PATH_RECOVERED = 4;
+export const SHIM_EVENT_LOST = 5;
+/** Every event type's bit (1 << SHIM_EVENT_*). */
+export const SHIM_EVENT_ALL = 0x3e;
+export const SHIM_EVENT_NAMES = {
+  SHIM_EVENT_ESTABLISHED, SHIM_EVENT_PAIR_CHANGED, SHIM_EVENT_PATH_FAILED, SHIM_EVENT_PATH_RECOVERED, SHIM_EVENT_LOST,
+} as const;
+
 /** Every option/cmsg name of the header, by name (for the mirror test, logs and the client). */
 export const OPTION_NAMES = {
   SHIM_ASSOCIATED, SHIM_DONTSHIM, SHIM_HOT_STANDBY, SHIM_LOC_LOCAL_PREF, SHIM_LOC_PEER_PREF,
@@ -50,12 +62,14 @@ export const OPTION_NAMES = {
 } as const;
 export type OptionName = Exclude<keyof typeof OPTION_NAMES, 'SHIM_FEEDBACK' | 'SHIM_DEFERRED_CONTEXT_SETUP'>;
 
+const OPTION_BY_NUMBER = new Map<number, OptionName>();
+for (const [k, v] of Object.entries(OPTION_NAMES)) {
+  if (k !== 'SHIM_FEEDBACK' && k !== 'SHIM_DEFERRED_CONTEXT_SETUP' && !OPTION_BY_NUMBER.has(v)) OPTION_BY_NUMBER.set(v, k as OptionName);
+}
+
 /** Name of an option number (the RFC's Table 1 spelling), or undefined. */
 export function optionName(n: number): OptionName | undefined {
-  for (const [k, v] of Object.entries(OPTION_NAMES)) {
-    if (v === n && k !== 'SHIM_FEEDBACK' && k !== 'SHIM_DEFERRED_CONTEXT_SETUP') return k as OptionName;
-  }
-  return undefined;
+  return OPTION_BY_NUMBER.get(n);
 }
 
 /** The four errno values of RFC 6316 §6.16 (plus ETOOMANYLOCATORS), with shim_strerror()'s text. */
@@ -102,6 +116,11 @@ export const ShimPathexploreLayout = {
 export const ShimFeedbackLayout = {
   size: 4,
   fb_direction: 0, fb_indicator: 1, fb_reserved: 2,
+} as const;
+export const Shim6EventLayout = {
+  size: 128,
+  ev_type: 0, ev_fii: 4, ev_ulid_local: 8, ev_ulid_peer: 24, ev_local: 40, ev_peer: 72,
+  ev_dropped: 104, ev_reserved: 108, ev_time_ns: 112, ev_mono_ns: 120,
 } as const;
 export const SIZEOF_INT = 4;
 

@@ -117,8 +117,10 @@ export function decodeFeedback(b: Uint8Array): ShimFeedback {
 }
 
 export function encodeInt(v: number): Uint8Array {
+  // Byte by byte: a DataView would move this small array off the V8 heap (an allocation per call).
   const out = new Uint8Array(SIZEOF_INT);
-  view(out).setInt32(0, v | 0, LE);
+  const x = v | 0;
+  for (let i = 0; i < 4; i++) out[LE ? i : 3 - i] = (x >>> (8 * i)) & 0xff;
   return out;
 }
 

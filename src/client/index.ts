@@ -8,18 +8,24 @@
 //     await shim.setsockopt(sock, 'SHIM_LOC_PEER_SEND', peers[1]);
 //   }
 //
+//   // Context events of one socket (shim6 extension, beyond RFC 6316):
+//   const stop = await shim.subscribe(sock, (ev) => console.log(ev.type, ev.peer?.address));
+//   ...; stop();
+//
 // Failures reject with a ShimSocketError whose code is the errno name
 // ('EINVALIDLOCATOR', 'ENOENT', 'EOPNOTSUPP', ...), as Node's own errors.
 import type net from 'node:net';
 import type dgram from 'node:dgram';
 import { Attr, MsgType, bytes, findAttr, getU32, u32, type Frame, type FrameAttr } from '../api/frame.js';
+import type { ApiEventType } from '../api/backend.js';
+import { EVENT_TYPE, decodeEvent, eventTypeName } from '../api/events.js';
 import * as H from '../api/shim-h.js';
 import {
   decodeInt, decodeLocators, decodePathexplore, encodeInt, encodeLocator, encodeLocators, encodePathexplore, decodeLocator,
   type ShimLocator,
 } from '../api/structs.js';
 import { formatIpv6, parseIpv6 } from '../wire/addr.js';
-import { apiPath, request, type TransportOptions } from './transport.js';
+import { ApiConnection, apiPath, request, type TransportOptions } from './transport.js';
 
 export { SHIM_ERRNO, SHIM_STRERROR, SOL_SHIM } from '../api/shim-h.js';
 export type { TransportOptions } from './transport.js';
@@ -95,15 +101,44 @@ export interface SetValues {
   SHIM_PATHEXPLORE: Partial<PathExplore>;
 }
 
+/** A context event (struct shim6_event). */
+export interface ShimEvent {
+  readonly type: ShimEventType;
+  readonly ulidLocal: string;
+  readonly ulidPeer: string;
+  /** Forked instance (0: the default context). */
+  readonly fii: number;
+  /** The locator pair it names (pair-changed: the new pair; path-failed: the failed one); null when none. */
+  readonly local: Locator | null;
+  readonly peer: Locator | null;
+  /** Events lost before this one because the application read too slowly. */
+  readonly dropped: number;
+  /** When the agent emitted it: wall clock, and CLOCK_MONOTONIC (process.hrtime.bigint() scale). */
+  readonly time: Date;
+  readonly monoNs: bigint;
+}
+export type ShimEventType = ApiEventType;
+
+export interface SubscribeOptions {
+  /** Only these event types (default: all). */
+  readonly events?: readonly ShimEventType[];
+  /** The agent ended the subscription (it stopped or restarted): subscribe again when it is back. */
+  readonly onEnd?: (err?: Error) => void;
+  /** Keep the process alive while subscribed (default true). */
+  readonly keepAlive?: boolean;
+}
+
+type Syscall = 'getsockopt' | 'setsockopt' | 'subscribe';
+
 /** A failed SOL_SHIM call, shaped like Node's system errors. */
 export class ShimSocketError extends Error {
   /** errno name: 'EINVALIDLOCATOR', 'ENOENT', ... */
   readonly code: string;
   /** Negative errno, as Node reports errno (RFC 6316 values from <shim6/shim.h>). */
   readonly errno: number;
-  readonly syscall: 'getsockopt' | 'setsockopt';
+  readonly syscall: Syscall;
   readonly option: string;
-  constructor(code: string, errno: number, syscall: 'getsockopt' | 'setsockopt', option: string, detail?: string) {
+  constructor(code: string, errno: number, syscall: Syscall, option: string, detail?: string) {
     const text = (H.SHIM_STRERROR as Record<string, string>)[code];
     super(`${code}${text ? `: ${text}` : ''}, ${syscall} ${option}${detail ? ` (${detail})` : ''}`);
     this.name = 'ShimSocketError';
@@ -237,20 +272,91 @@ export class ShimClient {
     if (r.errno !== 0) throw this.#error(r.errno, r.errnoNumber, 'setsockopt', opt, r.frame);
   }
 
+  /**
+   * Context events of one socket (SUBSCRIBE: a shim6 extension beyond RFC
+   * 6316, like SCTP_PEER_ADDR_CHANGE): established, pair-changed (with the
+   * new locators), path-failed, path-recovered, lost, for the socket's ULID
+   * pair and FII, from now until the returned function is called. The socket
+   * must be connected; it need not have a context yet (subscribe, then read
+   * SHIM_ASSOCIATED: nothing falls between). Resolves once the agent has
+   * registered it.
+   */
+  async subscribe(sock: SocketLike, listener: (ev: ShimEvent) => void, opts: SubscribeOptions = {}): Promise<() => void> {
+    const fd = socketFd(sock);
+    let mask: number | undefined;
+    if (opts.events) {
+      mask = 0;
+      for (const t of opts.events) {
+        const n = EVENT_TYPE[t];
+        if (n === undefined) throw Object.assign(new TypeError(`unknown event type ${String(t)}`), { code: 'ERR_INVALID_ARG_VALUE' });
+        mask |= 1 << n;
+      }
+    }
+    let conn: ApiConnection;
+    try {
+      conn = new ApiConnection(this.#opts);
+    } catch (err) {
+      throw this.#unreachable(err, 'subscribe', 'events');
+    }
+    let ended = false;
+    conn.onMulti = (f) => {
+      if (ended || f.type !== MsgType.EVENT) return;
+      const raw = findAttr(f, Attr.EVENT);
+      const e = raw ? decodeEvent(raw) : null;
+      const type = e ? eventTypeName(e.type) : undefined;
+      if (!e || !type) return; // a newer agent's event type: not ours to guess
+      const ev: ShimEvent = {
+        type, ulidLocal: formatIpv6(e.ulidLocal), ulidPeer: formatIpv6(e.ulidPeer), fii: e.fii,
+        local: e.local.family === 0 ? null : toLocator(e.local),
+        peer: e.peer.family === 0 ? null : toLocator(e.peer),
+        dropped: e.dropped, time: new Date(Number(e.timeNs / 1_000_000n)), monoNs: e.monoNs,
+      };
+      listener(ev);
+    };
+    conn.onEnd = (err) => {
+      if (ended) return;
+      ended = true;
+      opts.onEnd?.(err);
+    };
+    const attrs: FrameAttr[] = mask === undefined ? [] : [u32(Attr.EVENT_MASK, mask)];
+    let r;
+    try {
+      r = await conn.request(MsgType.SUBSCRIBE, attrs, [fd], this.#opts.timeoutMs ?? 5000);
+    } catch (err) {
+      ended = true;
+      conn.close();
+      throw err;
+    }
+    if (r.errno !== 0) {
+      ended = true;
+      conn.close();
+      throw this.#error(r.errno, r.errnoNumber, 'subscribe', 'events', r.frame);
+    }
+    if (opts.keepAlive === false) conn.ref(false);
+    return () => {
+      ended = true;
+      conn.close();
+    };
+  }
+
   /** The request; no agent answering is ENOPROTOOPT, as libshim6 reports it (SOL_SHIM unknown). */
-  async #request(type: number, attrs: FrameAttr[], fd: number, syscall: 'getsockopt' | 'setsockopt', opt: string) {
+  async #request(type: number, attrs: FrameAttr[], fd: number, syscall: Syscall, opt: string) {
     try {
       return await request(type, attrs, [fd], this.#opts);
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ENOTDIR') {
-        throw new ShimSocketError('ENOPROTOOPT', H.errnoNumber('ENOPROTOOPT'), syscall, opt, `shim6d is not running: nothing answers on ${apiPath(this.#opts)}`);
-      }
-      throw err;
+      throw this.#unreachable(err, syscall, opt);
     }
   }
 
-  #error(code: string, n: number, syscall: 'getsockopt' | 'setsockopt', opt: string, f: Frame): ShimSocketError {
+  #unreachable(err: unknown, syscall: Syscall, opt: string): unknown {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ENOTDIR') {
+      return new ShimSocketError('ENOPROTOOPT', H.errnoNumber('ENOPROTOOPT'), syscall, opt, `shim6d is not running: nothing answers on ${apiPath(this.#opts)}`);
+    }
+    return err;
+  }
+
+  #error(code: string, n: number, syscall: Syscall, opt: string, f: Frame): ShimSocketError {
     const msg = findAttr(f, Attr.MESSAGE);
     const e = new ShimSocketError(code, n, syscall, opt, msg ? Buffer.from(msg).toString('utf8') : undefined);
     const needed = getU32(f, Attr.OPTLEN);
@@ -267,4 +373,8 @@ export function getsockopt<K extends keyof GetValues>(sock: SocketLike, opt: K):
 /** setsockopt with the default client. */
 export function setsockopt<K extends keyof SetValues>(sock: SocketLike, opt: K, value: SetValues[K]): Promise<void> {
   return (shared ??= new ShimClient()).setsockopt(sock, opt, value);
+}
+/** subscribe with the default client. */
+export function subscribe(sock: SocketLike, listener: (ev: ShimEvent) => void, opts?: SubscribeOptions): Promise<() => void> {
+  return (shared ??= new ShimClient()).subscribe(sock, listener, opts);
 }

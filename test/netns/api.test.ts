@@ -26,9 +26,14 @@ const connect = (lp) => new Promise((res, rej) => { const s = net.connect({ host
 const err = async (f) => { try { await f(); return 'ok'; } catch (e) { return e.code; } };
 const unconnected = new net.Socket();
 const s1 = await connect();
+const events = [];
+const unsubscribe = await c.subscribe(s1, (ev) => events.push(ev.type));
 s1.write(Buffer.alloc(100));
 for (let i = 0; i < 100 && (await c.getsockopt(s1, 'SHIM_ASSOCIATED')) !== 1; i++) await sleep(50);
 out.associated = await c.getsockopt(s1, 'SHIM_ASSOCIATED');
+for (let i = 0; i < 40 && !events.includes('established'); i++) await sleep(50);
+out.events = [...events];
+unsubscribe();
 out.deferred = await c.getsockopt(s1, 'SHIM_CONTEXT_DEFERRED_SETUP');
 out.peers = (await c.getsockopt(s1, 'SHIM_LOCLIST_PEER')).map((l) => ({ address: l.address, hba: l.hba }));
 out.locals = (await c.getsockopt(s1, 'SHIM_LOCLIST_LOCAL')).map((l) => l.address);
@@ -100,6 +105,8 @@ describe('RFC 6316 API on real sockets between two agents', () => {
     });
     const r = await next();
     expect(r.associated).toBe(1);
+    // Subscribed before the context existed: the agent's event reached the application.
+    expect(r.events).toContain('established');
     expect(r.deferred).toBe(true);
     expect(r.peers.map((p: { address: string }) => p.address).sort()).toEqual([...hB].sort());
     expect(r.peers.every((p: { hba: boolean }) => p.hba)).toBe(true);

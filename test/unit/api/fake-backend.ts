@@ -1,6 +1,6 @@
 // An ApiBackend over plain objects, recording every change, for the API tests.
 import {
-  DEFAULT_POLICY, type ApiBackend, type Feedback, type ApiContext, type LocatorInfo, type LocatorPref, type ReapKnobs, type ReapView, type Side,
+  DEFAULT_POLICY, type ApiBackend, type ApiEvent, type Feedback, type ApiContext, type LocatorInfo, type LocatorPref, type ReapKnobs, type ReapView, type Side,
   type SocketPolicy, type SocketRef,
 } from '../../../src/api/backend.js';
 import { parseIpv6 } from '../../../src/wire/addr.js';
@@ -99,5 +99,16 @@ export class FakeBackend implements ApiBackend {
   }
   deferredSetup(): boolean {
     return true;
+  }
+
+  /** Event listeners (the API server subscribes once when it listens). */
+  readonly listeners = new Set<(ev: ApiEvent) => void>();
+  subscribe(listener: (ev: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  /** What the agent does on a context change. */
+  emit(ev: ApiEvent): void {
+    for (const l of this.listeners) l(ev);
   }
 }

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
 import { ApiServer } from '../../../src/api/server.js';
 import { FakeBackend, type FakeCtx } from './fake-backend.js';
 import { cc, BUILD, ROOT } from './cc.js';
@@ -91,5 +93,36 @@ describe('libshim6', () => {
     expect(r.out).not.toMatch(/^not ok/m);
     expect(r.out.match(/^ok /gm)!.length).toBe(13);
     expect(r.code).toBe(0);
+  });
+});
+
+describe('libshim6: the shared API connection', () => {
+  it('reuses one connection, stays right across threads and fork(), survives closefrom() and an agent restart', async () => {
+    const connPath = path.join(dir, 'conn.sock');
+    let srv = new ApiServer({ backend, path: connPath });
+    await srv.listen();
+    const bin = cc('shim6_conn_test', [src('shim6_conn_test.c')], [...linked, '-pthread']);
+    const child = spawn(bin, [], { env: { ...process.env, SHIM6_API_SOCKET: connPath } });
+    let out = '';
+    child.stderr.on('data', (d) => { out += d; });
+    const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
+    let connectionsAfterCalls = -1;
+    for await (const line of readline.createInterface({ input: child.stdout })) {
+      out += `${line}\n`;
+      if (line === 'calls done') connectionsAfterCalls = srv.counters.connections;
+      if (line === 'restart') {
+        await srv.close();
+        srv = new ApiServer({ backend, path: connPath });
+        await srv.listen();
+        child.stdin.write('go\n');
+      }
+    }
+    const code = await exited;
+    await srv.close();
+    expect(out).not.toMatch(/^not ok/m);
+    expect(out).toMatch(/\d+ tests, 0 failures/);
+    expect(code).toBe(0);
+    // 50 calls, one connection.
+    expect(connectionsAfterCalls).toBe(1);
   });
 });

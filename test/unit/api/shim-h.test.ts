@@ -11,11 +11,13 @@ const constNames = [
   'SOL_SHIM', ...Object.keys(H.OPTION_NAMES), 'SHIM_MAX_LOCATORS', 'SHIM_LOC_FLAG_HBA', 'SHIM_LOC_FLAG_CGA',
   'SHIM_FB_OUTBOUND', 'SHIM_FB_INBOUND', 'SHIM_FB_DEFAULT', 'SHIM_FB_UNABLE', 'SHIM_FB_UNSATISFACTORY', 'SHIM_FB_SATISFACTORY',
   ...Object.keys(H.SHIM_ERRNO), 'AF_INET', 'AF_INET6', 'IPPROTO_UDP',
+  ...Object.keys(H.SHIM_EVENT_NAMES), 'SHIM_EVENT_ALL',
 ];
 const structs: Array<[string, Record<string, number>]> = [
   ['shim_locator', H.ShimLocatorLayout],
   ['shim_pathexplore', H.ShimPathexploreLayout],
   ['shim_feedback', H.ShimFeedbackLayout],
+  ['shim6_event', H.Shim6EventLayout],
 ];
 const apiConsts: Record<string, number> = {
   SHIM6_API_VERSION: F.API_VERSION, SHIM6_API_HDRLEN: F.HDR_LEN, SHIM6_API_ATTR_HDRLEN: F.ATTR_HDR_LEN,
