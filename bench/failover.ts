@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Topology, type AgentProcess } from '../src/lab/topology.js';
+import { sleep, until } from '../src/lab/wait.js';
 import type { ContextView } from '../src/agent/agent.js';
 
 const PROFILES: Record<string, Record<string, unknown>> = {
@@ -26,20 +27,12 @@ const wanted = (process.env.PROFILES ?? 'default,fast,standby').split(',').map((
 const RUNS = Number(process.env.RUNS ?? 20);
 for (const p of wanted) if (!(p in PROFILES)) throw new Error(`unknown profile '${p}' (known: ${Object.keys(PROFILES).join(', ')})`);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 };
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-async function until(what: string, f: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 interface Kind { name: 'blackhole' | 'linkdown'; break(t: Topology): void; repair(t: Topology): void }
 const KINDS: Kind[] = [

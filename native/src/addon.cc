@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "skel.h"
+#include "napi_util.h"
 #include "../../bpf/shim6_consts.h"
 
 // native/src/api.cc: the RFC 6316 API socket (ApiListener, socketInfo, apiRequest).
@@ -41,32 +42,11 @@ void ApiInit(Napi::Env env, Napi::Object exports);
 
 namespace {
 
-// The same names Node gives system errors (libuv's table).
-const char *ErrnoCode(int e) { return uv_err_name(-e); }
-
-// Throw an Error shaped like Node's system errors.
-[[noreturn]] void ThrowErrno(Napi::Env env, int err, const std::string &syscall,
-                             const std::string &detail = "") {
-  if (err < 0) err = -err;
-  std::string msg = std::string(ErrnoCode(err)) + ": " + strerror(err) + ", " + syscall;
-  if (!detail.empty()) msg += " '" + detail + "'";
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, ErrnoCode(err)));
-  e.Set("errno", Napi::Number::New(env, -err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  throw e;
-}
-
-[[noreturn]] void ThrowType(Napi::Env env, const std::string &msg) {
-  Napi::TypeError e = Napi::TypeError::New(env, msg);
-  e.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
-  throw e;
-}
-
-int ArgInt(const Napi::CallbackInfo &info, size_t i, const char *name) {
-  if (info.Length() <= i || !info[i].IsNumber()) ThrowType(info.Env(), std::string(name) + " must be a number");
-  return info[i].As<Napi::Number>().Int32Value();
-}
+using shim6_util::ArgInt;
+using shim6_util::CallSafely;
+using shim6_util::ErrnoCode;
+using shim6_util::ThrowErrno;
+using shim6_util::ThrowType;
 
 Napi::Buffer<uint8_t> ArgBuf(const Napi::CallbackInfo &info, size_t i, const char *name) {
   if (info.Length() <= i || !info[i].IsBuffer()) ThrowType(info.Env(), std::string(name) + " must be a Buffer");
@@ -544,17 +524,6 @@ Napi::Value EnsureBpffs(const Napi::CallbackInfo &info) {
   if (mkdir(path.c_str(), 0700) < 0 && errno != EEXIST) ThrowErrno(env, errno, "mkdir", path);
   if (mount("bpf", path.c_str(), "bpf", 0, "mode=0700") < 0) ThrowErrno(env, errno, "mount", path);
   return Napi::Boolean::New(env, true);
-}
-
-// Call a JS callback from a libuv callback. An exception thrown by it has no
-// JS frame to unwind to: hand it to Node as an uncaught exception (the
-// process's 'uncaughtException' handler decides), never let it reach C++.
-void CallSafely(Napi::Env env, Napi::FunctionReference &cb, const std::vector<napi_value> &args, Napi::AsyncContext &ctx) {
-  try {
-    cb.MakeCallback(env.Global(), args, ctx);
-  } catch (const Napi::Error &e) {
-    napi_fatal_exception(env, e.Value());
-  }
 }
 
 // ---- ring buffer -------------------------------------------------------------------

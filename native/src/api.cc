@@ -17,6 +17,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "napi_util.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,39 +49,11 @@ namespace shim6_api {
 constexpr size_t kMaxRecv = 65536;  // bigger than any valid frame: oversize is seen, not cut silently
 constexpr int kMaxFds = 8;          // fds accepted per message (more: MSG_CTRUNC, reported)
 
-Napi::Error ErrnoError(Napi::Env env, int err, const std::string &syscall, const std::string &detail = "") {
-  if (err < 0) err = -err;
-  std::string msg = std::string(uv_err_name(-err)) + ": " + strerror(err) + ", " + syscall;
-  if (!detail.empty()) msg += " '" + detail + "'";
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  e.Set("errno", Napi::Number::New(env, -err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
-
-[[noreturn]] void ThrowErrno(Napi::Env env, int err, const std::string &syscall, const std::string &detail = "") {
-  throw ErrnoError(env, err, syscall, detail);
-}
-
-[[noreturn]] void ThrowType(Napi::Env env, const std::string &msg) {
-  Napi::TypeError e = Napi::TypeError::New(env, msg);
-  e.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
-  throw e;
-}
-
-int ArgInt(const Napi::CallbackInfo &info, size_t i, const char *name) {
-  if (info.Length() <= i || !info[i].IsNumber()) ThrowType(info.Env(), std::string(name) + " must be a number");
-  return info[i].As<Napi::Number>().Int32Value();
-}
-
-void CallSafely(Napi::Env env, Napi::FunctionReference &cb, const std::vector<napi_value> &args, Napi::AsyncContext &ctx) {
-  try {
-    cb.MakeCallback(env.Global(), args, ctx);
-  } catch (const Napi::Error &e) {
-    napi_fatal_exception(env, e.Value());
-  }
-}
+using shim6_util::ArgInt;
+using shim6_util::CallSafely;
+using shim6_util::ErrnoError;
+using shim6_util::ThrowErrno;
+using shim6_util::ThrowType;
 
 bool FillSunPath(struct sockaddr_un &sa, const std::string &path) {
   memset(&sa, 0, sizeof(sa));

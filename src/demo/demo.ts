@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { Topology, type AgentProcess } from '../lab/topology.js';
+import { sleep, until } from '../lab/wait.js';
 import type { ContextView } from '../agent/agent.js';
 
 interface Sample { t: number; path: 1 | 2; mbps: number; gapMs: number; echoed: number }
@@ -42,7 +43,6 @@ const event = (kind: string, detail: string) => {
   events.push({ t, kind, detail });
   say(`[${(t / 1000).toFixed(1).padStart(5)}s] ${detail}`);
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function cleanup(): void {
   for (const a of agents) a.child.kill('SIGKILL');
@@ -53,13 +53,6 @@ function cleanup(): void {
 process.on('SIGINT', () => { say('interrupted: cleaning up'); cleanup(); process.exit(130); });
 process.on('SIGTERM', () => { cleanup(); process.exit(143); });
 
-async function until(what: string, f: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function main(): Promise<number> {
   t0 = Date.now();

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, Topology, ADDR } from '../../src/lab/topology.js';
+import { until } from '../../src/lab/wait.js';
 import type { ContextView } from '../../src/agent/agent.js';
 import { encode, parseIpv6 } from '../../src/wire/index.js';
 
@@ -17,20 +18,6 @@ let hbaB: string[];
 
 interface Status { hba: Array<{ address: string }>; locators: Array<{ addr: string; method: string }>; counters: Record<string, unknown> }
 
-async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 10_000, stepMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = f();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
 
 /** Let the agents' log pipes be read (the ctl calls above are synchronous). */
 const drain = (): Promise<void> => new Promise((r) => setTimeout(r, 300));

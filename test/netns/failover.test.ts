@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, Topology } from '../../src/lab/topology.js';
+import { sleep, until } from '../../src/lab/wait.js';
 import type { ContextView } from '../../src/agent/agent.js';
 
 const SEND_TIMEOUT = 3000;
@@ -18,17 +19,7 @@ let B: AgentProcess;
 let hA: string[];
 let hB: string[];
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, f: () => T | undefined | false, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 const ctx = (a: AgentProcess): ContextView | undefined => a.ctlJson<ContextView[]>('contexts').find((c) => c.state === 'ESTABLISHED');
 const onPath = (c: ContextView | undefined, p: 1 | 2): boolean => !!c && c.lpLocal.startsWith(`2001:db8:${p}:`) && c.lpPeer.startsWith(`2001:db8:${p}:`);
