@@ -28,6 +28,8 @@ import { localLocatorSet, locatorSetKey } from './locals.js';
 import { ReapDriver, type ReapView } from './reap.js';
 import { AgentApiBackend } from './api-backend.js';
 import { ApiServer } from '../api/server.js';
+import { serveMetrics, type MetricsSnapshot } from './metrics.js';
+import type http from 'node:http';
 
 /** Context ids the agent allocates; below are left to static contexts (shim6ctl context add). */
 export const AGENT_ID_MIN = 0x4000;
@@ -100,6 +102,7 @@ export class Agent {
   #rb: NativeRingBuffer | null = null;
   #server: ControlServer | null = null;
   #api: ApiServer | null = null;
+  #metrics: http.Server | null = null;
   #apiBackend!: AgentApiBackend;
   readonly apiPath: string;
   #timer: NodeJS.Timeout | null = null;
@@ -216,6 +219,7 @@ export class Agent {
     });
     this.#api = new ApiServer({ backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log });
     await this.#api.listen();
+    if (this.cfg.metrics) this.#metrics = await serveMetrics(this.cfg.metrics, () => this.metrics());
     this.#idleTimer = setInterval(() => this.#sweepIdle(), IDLE_SWEEP_MS);
     this.#idleTimer.unref();
     this.#schedule();
@@ -255,6 +259,7 @@ export class Agent {
     this.#nl?.close();
     await this.#server?.close().catch(() => {});
     await this.#api?.close().catch(() => {});
+    this.#metrics?.close();
     if (this.#ready) this.#compact();
     if (this.cfg.teardownOnExit && this.#ready) {
       for (const [ct] of [...this.#ids]) this.#uninstall(ct);
@@ -767,6 +772,20 @@ export class Agent {
         },
       };
     });
+  }
+
+  metrics(): MetricsSnapshot {
+    const byState: Record<string, number> = {};
+    for (const c of this.#host.contexts()) byState[c.state] = (byState[c.state] ?? 0) + 1;
+    return {
+      uptimeSeconds: Math.round((monoMs() - this.startedAt) / 1000),
+      contextsByState: byState,
+      control: { rx: this.counters.rxControl, tx: this.counters.txControl, txErrors: this.counters.txErrors, icmpParamProblems: this.counters.icmpParamProblems, triggers: this.counters.triggers },
+      events: this.counters.events,
+      reap: this.#reap.totals,
+      drops: this.#maps.drops(),
+      api: this.#api?.counters ?? null,
+    };
   }
 
   status(): Record<string, unknown> {

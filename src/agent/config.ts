@@ -6,6 +6,7 @@ import { Shim6Error } from '../errors.js';
 import { parseIpv6 } from '../wire/addr.js';
 import { DEFAULT_TIMERS, type TimerConfig } from '../context/consts.js';
 import type { ReapConfig } from './reap.js';
+import { parseListen } from './metrics.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -52,6 +53,8 @@ export interface AgentConfig {
   /** TCP: RTO bound (ms, 1000..120000, 0 = none) for shimmed sockets during an outage, and the cgroup of the sock_ops program ('none': TCP left alone). */
   readonly tcpRtoMaxMs?: number;
   readonly cgroup?: string;
+  /** Prometheus endpoint HOST:PORT (off when absent). */
+  readonly metrics?: { host: string; port: number };
 }
 
 export interface ConfigInput {
@@ -75,11 +78,12 @@ export interface ConfigInput {
   reap?: unknown;
   tcpRtoMaxMs?: unknown;
   cgroup?: unknown;
+  metrics?: unknown;
 }
 
 const KNOWN = new Set<keyof ConfigInput>([
   'uplinks', 'shimDev', 'gso', 'prefixes', 'hba', 'configureAddresses', 'shimRoutes', 'stateDir',
-  'bpffs', 'runDir', 'apiSocket', 'apiPath', 'apiMode', 'apiGroup', 'timers', 'logLevel', 'teardownOnExit', 'reap', 'tcpRtoMaxMs', 'cgroup',
+  'bpffs', 'runDir', 'apiSocket', 'apiPath', 'apiMode', 'apiGroup', 'timers', 'logLevel', 'teardownOnExit', 'reap', 'tcpRtoMaxMs', 'cgroup', 'metrics',
 ]);
 
 function bad(key: string, why: string): never {
@@ -163,6 +167,15 @@ function reap(file: unknown, flags: unknown): ReapConfig {
   return Object.freeze(out);
 }
 
+function metricsListen(v: unknown): { host: string; port: number } | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseListen(str('metrics', v));
+  } catch (err) {
+    bad('metrics', (err as Error).message);
+  }
+}
+
 function tcpRto(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < 1000 || v > 120_000))) bad('tcpRtoMaxMs', 'must be 0 (no bound) or 1000..120000 ms (the kernel\'s limits)');
@@ -214,6 +227,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): AgentConfi
     reap: reap(file.reap, flags.reap),
     tcpRtoMaxMs: tcpRto(pick('tcpRtoMaxMs')),
     cgroup: pick('cgroup') === undefined ? undefined : str('cgroup', pick('cgroup')),
+    metrics: metricsListen(pick('metrics')),
   });
 }
 

@@ -34,6 +34,7 @@ interface Flags {
   reapSample?: string;
   tcpRtoMax?: string;
   cgroup?: string;
+  metrics?: string;
 }
 
 export function buildProgram(): Command {
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
     .option('--reap-sample <ms>', 'how often data-plane counters are read for REAP (default 200)')
     .option('--tcp-rto-max <ms>', 'bound TCP\'s RTO on shimmed sockets during an outage (1000..120000, 0 = no bound; default 1000)')
     .option('--cgroup <path>', 'cgroup v2 for the TCP feedback program (default the root; none = leave TCP alone)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics on GET /metrics (e.g. 127.0.0.1:9640; off by default)')
     .option('--teardown-on-exit', 'on SIGTERM remove contexts and the data plane (default: keep them for the next start)')
     .option('--check-config', 'validate the configuration, print it as JSON and exit')
     .addHelpText('after', `
@@ -117,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     reap: reapFlags(f),
     tcpRtoMaxMs: f.tcpRtoMax === undefined ? undefined : num(f.tcpRtoMax, '--tcp-rto-max'),
     cgroup: f.cgroup,
+    metrics: f.metrics,
   };
   const cfg = resolveConfig(f.config ? readConfigFile(f.config) : {}, flags);
   if (f.checkConfig) {

@@ -76,6 +76,8 @@ export class ReapDriver {
   readonly #sched = new ReapScheduler<bigint>();
   readonly #entries = new Map<bigint, Entry>();
   #lastSample = -Infinity;
+  /** Totals over every context ever run (for metrics). */
+  readonly totals = { failures: 0, switches: {} as Record<string, number>, probesSent: 0, probesReceived: 0, keepalivesSent: 0 };
 
   constructor(private readonly cfg: ReapConfig, private readonly hooks: ReapHooks) {}
 
@@ -174,7 +176,10 @@ export class ReapDriver {
   receive(now: number, ct: bigint, msg: KeepaliveMessage | ProbeMessage, via: { src: Uint8Array; dst: Uint8Array }): void {
     const e = this.#entries.get(ct);
     if (!e) return;
-    if (msg.kind === 'Probe') e.probesReceived++;
+    if (msg.kind === 'Probe') {
+      e.probesReceived++;
+      this.totals.probesReceived++;
+    }
     this.#perform(ct, this.#sched.receive(now, ct, msg, via));
   }
 
@@ -247,15 +252,18 @@ export class ReapDriver {
       switch (a.type) {
         case 'send-probe':
           e.probesSent++;
+          this.totals.probesSent++;
           this.hooks.send(a.src, a.dst, a.bytes, 'Probe', ct);
           this.hooks.log('debug', { event: 'probe', purpose: a.purpose, sta: a.sta, src: formatIpv6(a.src), dst: formatIpv6(a.dst) }, 'REAP probe');
           break;
         case 'send-keepalive':
           e.keepalivesSent++;
+          this.totals.keepalivesSent++;
           this.hooks.send(a.src, a.dst, a.bytes, 'Keepalive', ct);
           break;
         case 'switch-pair': {
           const to = pairText(a);
+          this.totals.switches[a.reason] = (this.totals.switches[a.reason] ?? 0) + 1;
           e.lastSwitch = { atMonoMs: this.#clock(), reason: a.reason, to };
           this.#note(e, this.#clock(), 'switch', `${a.reason}: ${to.local} -> ${to.peer}`);
           this.hooks.log('info', { event: 'switch', reason: a.reason, local: to.local, peer: to.peer }, 'REAP moved the context');
@@ -264,6 +272,7 @@ export class ReapDriver {
         }
         case 'path-failed':
           e.failures++;
+          this.totals.failures++;
           this.#note(e, this.#clock(), 'path-failed', a.reason);
           this.hooks.log('info', { event: 'path-failed', reason: a.reason }, 'REAP: path failed, exploring');
           this.hooks.pathEvent?.(ct, 'path-failed');

@@ -34,7 +34,7 @@ describe('REAP failover between two agents', () => {
     t = Topology.create();
     const cfg = path.join(t.dir, 'reap.json');
     fs.writeFileSync(cfg, JSON.stringify({ reap: { sendTimeoutMs: SEND_TIMEOUT, failbackHoldMs: FAILBACK_HOLD } }));
-    A = t.A.agent({ args: ['--config', cfg], logLevel: 'info' });
+    A = t.A.agent({ args: ['--config', cfg, '--metrics', '[::1]:9640'], logLevel: 'info' });
     B = t.B.agent({ args: ['--config', cfg], logLevel: 'info' });
     await Promise.all([A.ready, B.ready]);
     hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
@@ -86,6 +86,13 @@ describe('REAP failover between two agents', () => {
     // The application's longest pause: detection + exploration + TCP's own backoff.
     expect(r.maxGapMs).toBeLessThan(SEND_TIMEOUT + 8000);
     console.log(JSON.stringify({ outage: 'blackhole', switchedAfterMs, maxGapMs: r.maxGapMs, udpMaxGapMs: r.udp.maxGapMs }));
+    // The operator sees it in Prometheus: a failure, the switch and the fail-back.
+    const metrics = t.A.exec(process.execPath, ['-e', "fetch('http://[::1]:9640/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
+    const value = (line: string): number => Number(metrics.split('\n').find((l) => l.startsWith(line + ' '))?.split(' ')[1] ?? NaN);
+    expect(value('shim6_reap_path_failures_total')).toBeGreaterThanOrEqual(1);
+    expect(value('shim6_reap_switches_total{reason="exploration"}')).toBeGreaterThanOrEqual(1);
+    expect(value('shim6_reap_switches_total{reason="failback"}')).toBeGreaterThanOrEqual(1);
+    expect(value('shim6_contexts{state="ESTABLISHED"}')).toBe(1);
   }, 60_000);
 
   it('link down on A: moves to path 2 by itself, loses nothing, fails back after the link returns', async () => {
