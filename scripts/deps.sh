@@ -3,7 +3,7 @@
 # and prints the versions. Idempotent; run as root (CI does).
 set -euo pipefail
 PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++
-      iproute2 ethtool tcpdump iperf3 procps iputils-ping)
+      iproute2 ethtool tcpdump iperf3 procps iputils-ping python3 util-linux groff-base systemd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

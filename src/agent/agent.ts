@@ -71,6 +71,8 @@ export interface AgentCounters {
   rxControl: number;
   rxPayloadSeen: number;
   txControl: number;
+  /** Control messages sent, by kind (I1, R2, UpdateAck, Probe, ...). */
+  txByKind: Record<string, number>;
   txErrors: number;
   icmpParamProblems: number;
   events: Record<string, number>;
@@ -86,7 +88,7 @@ export class Agent {
   readonly pins: PinConfig;
   readonly socketPath: string;
   readonly counters: AgentCounters = {
-    rxControl: 0, rxPayloadSeen: 0, txControl: 0, txErrors: 0, icmpParamProblems: 0, events: {}, triggers: 0,
+    rxControl: 0, rxPayloadSeen: 0, txControl: 0, txByKind: {}, txErrors: 0, icmpParamProblems: 0, events: {}, triggers: 0,
     netlinkResyncs: 0, installs: 0, installErrors: 0,
   };
 
@@ -334,6 +336,7 @@ export class Agent {
     try {
       this.#raw?.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), Buffer.from(dst), Buffer.from(src));
       this.counters.txControl++;
+      this.counters.txByKind[kind] = (this.counters.txByKind[kind] ?? 0) + 1;
       this.log.debug({ event: 'tx', kind, src: formatIpv6(src), dst: formatIpv6(dst), ct: tagText(ct), len: bytes.length }, 'sent');
     } catch (err) {
       this.counters.txErrors++;

@@ -18,6 +18,9 @@ import {
 } from '../../../src/netlink/index.js';
 import { hex, ip6, readable } from './helpers.js';
 
+/** Under CI=true a missing tool is a failure, not a skip (scripts/deps.sh installs them). */
+const CI = process.env.CI === 'true';
+
 describe('encodeDumpRequest', () => {
   it.each([
     // nlmsg_len  type  flags(REQUEST|ROOT|MATCH)  seq  pid | body
@@ -198,7 +201,7 @@ const cc = ['cc', 'gcc', 'clang'].find((c) => {
 });
 
 describe('consts.ts matches the UAPI headers', () => {
-  it.skipIf(!cc || !HEADERS.every((h) => existsSync(h)))('every constant, via the C compiler', () => {
+  it.skipIf(!CI && (!cc || !HEADERS.every((h) => existsSync(h))))('every constant, via the C compiler', () => {
     const names = Object.entries(C)
       .filter(([, v]) => typeof v === 'number')
       .map(([k]) => k)
