@@ -4,6 +4,8 @@
  * load-time settings, pins every map under pin_dir (reusing compatible
  * pinned maps), loads, and hands back the bpf_object. */
 #include <errno.h>
+#include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -47,7 +49,20 @@ struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mo
 			return NULL;
 		}
 	}
+	/* The verifier gives up with EAGAIN when a signal is pending
+	 * (kernel/bpf/verifier.c checks signal_pending() in its main loop), and
+	 * libbpf retries only a few times: V8's sampling profiler (SIGPROF
+	 * every few ms under --cpu-prof) or a signal storm fails the load.
+	 * Hold asynchronous signals back for the load; they arrive after it. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = shim6_bpf__load(skel);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		*err_out = err;
 		snprintf(where, where_len, "bpf_object__load");

@@ -117,6 +117,8 @@ export class Agent {
   readonly #persisted = new Map<string, StateEntry>();
   readonly #addrs = new AddressTable();
   readonly #ids = new Map<bigint, number>(); // CT(local) → data-plane context id
+  readonly #idsUsed = new Set<number>(); // the values of #ids (#bind/#unbind keep both)
+  #nextId = AGENT_ID_MIN;
   /** Contexts announced to API subscribers as established (so 'lost' pairs with one). */
   readonly #announced = new Set<bigint>();
   readonly #uplinkIndexes = new Set<number>();
@@ -566,11 +568,32 @@ export class Agent {
     }
   }
 
+  /** A data-plane id for a new context: the next one after the last handed
+   * out that neither we nor the maps hold (a map lookup per candidate, not a
+   * walk of the map: setup time must not grow with the number of contexts). */
   #allocId(): number {
-    const used = new Set<number>(this.#maps.ctxIds());
-    for (const id of this.#ids.values()) used.add(id);
-    for (let id = AGENT_ID_MIN; id <= AGENT_ID_MAX; id++) if (!used.has(id)) return id;
+    const span = AGENT_ID_MAX - AGENT_ID_MIN + 1;
+    for (let i = 0; i < span; i++) {
+      const id = this.#nextId;
+      this.#nextId = id >= AGENT_ID_MAX ? AGENT_ID_MIN : id + 1;
+      if (!this.#idsUsed.has(id) && this.#maps.ctxGet(id) === undefined) return id;
+    }
     throw new Shim6Error('SHIM6_ERR_EXISTS', 'no free data-plane context id');
+  }
+
+  #bind(ct: bigint, id: number): void {
+    const old = this.#ids.get(ct);
+    if (old === id) return;
+    if (old !== undefined) this.#idsUsed.delete(old);
+    this.#ids.set(ct, id);
+    this.#idsUsed.add(id);
+  }
+
+  #unbind(ct: bigint): void {
+    const id = this.#ids.get(ct);
+    if (id === undefined) return;
+    this.#ids.delete(ct);
+    this.#idsUsed.delete(id);
   }
 
   /** Make the data plane hold exactly what the core says of this context. */
@@ -582,7 +605,7 @@ export class Agent {
     }
     try {
       const id = this.#ids.get(s.ctLocal) ?? this.#allocId();
-      this.#ids.set(s.ctLocal, id);
+      this.#bind(s.ctLocal, id);
       const ifindex = writeContext(this.#maps, this.#st, {
         id,
         ulidLocal: s.ulidLocal,
@@ -610,7 +633,7 @@ export class Agent {
     this.#apiBackend?.forget(ct);
     const id = this.#ids.get(ct);
     if (id === undefined) return;
-    this.#ids.delete(ct);
+    this.#unbind(ct);
     try {
       contextDel(this.#maps, this.#st, id, this.#hostOps);
     } catch (err) {
@@ -661,7 +684,7 @@ export class Agent {
     const keep = new Set<bigint>();
     for (const [ct, s] of changed) {
       if (s !== null && held(s)) {
-        if (!this.#ids.has(ct)) this.#ids.set(ct, this.#allocId());
+        if (!this.#ids.has(ct)) this.#bind(ct, this.#allocId());
         keep.add(ct);
       }
     }
@@ -711,7 +734,7 @@ export class Agent {
       for (const s of r.restored) {
         if (s.ctLocal === null) continue;
         const id = idOf.get(s.ctLocal.toString(16));
-        if (id !== undefined && id >= AGENT_ID_MIN && id <= AGENT_ID_MAX) this.#ids.set(s.ctLocal, id);
+        if (id !== undefined && id >= AGENT_ID_MIN && id <= AGENT_ID_MAX) this.#bind(s.ctLocal, id);
       }
       this.#perform(r.actions);
       for (const s of r.restored) this.#sync(s);

@@ -106,12 +106,13 @@ export class Host {
     this.ip('-6', 'route', 'replace', 'default', 'via', r.gw, 'dev', dev, 'table', r.table);
   }
   /** Start shim6d here (uplinks and prefixes of this host by default). */
-  agent(opts: { uplinks?: string[]; prefixes?: string[]; args?: string[]; logLevel?: string } = {}): AgentProcess {
+  agent(opts: { uplinks?: string[]; prefixes?: string[]; args?: string[]; logLevel?: string; nodeArgs?: string[] } = {}): AgentProcess {
     const isA = this === this.topo.A;
     const uplinks = opts.uplinks ?? (isA ? ['a1', 'a2'] : ['b1', 'b2']);
     const prefixes = opts.prefixes ?? (isA ? ['2001:db8:1:a::/64', '2001:db8:2:a::/64'] : ['2001:db8:1:b::/64', '2001:db8:2:b::/64']);
     const socket = path.join(this.topo.dir, `${this.ns}.sock`);
     const args = [
+      ...(opts.nodeArgs ?? []),
       path.join(projectRoot(), 'dist', 'src', 'agent', 'main.js'),
       '--shim-dev', 'shim0', '--uplink', uplinks.join(','), ...prefixes.flatMap((p) => ['--prefix', p]),
       '--bpffs', this.topo.bpffs, '--run-dir', this.topo.stateDir, '--state-dir', path.join(this.topo.dir, `${this.ns}-state`),
