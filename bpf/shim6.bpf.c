@@ -221,18 +221,23 @@ int shim6_egress(struct __sk_buff *skb)
 			return out_by_source(skb, key.ulid_local);
 	}
 
-	if (skb->sk) {
-		sk = bpf_sk_fullsock(skb->sk);
+	/* The context of the pair, then the socket's policy (DONTSHIM, FII,
+	 * pinned locators) when policies are in use (the gate in the record;
+	 * with no context always, as the policy may name a forked one). */
+	t = find_tx(&key);
+	if (!t || (t->flags & SHIM6_CTX_F_SOCK_POLICY)) {
+		sk = skb->sk;
 		if (sk)
 			pol = bpf_sk_storage_get(&shim6_sock, sk, 0, 0);
+		if (pol) {
+			if (pol->flags & SHIM6_SOCK_F_DONTSHIM)
+				return out_by_source(skb, key.ulid_local);
+			if (pol->fii) {
+				key.fii = pol->fii;
+				t = find_tx(&key);
+			}
+		}
 	}
-	if (pol) {
-		if (pol->flags & SHIM6_SOCK_F_DONTSHIM)
-			return out_by_source(skb, key.ulid_local);
-		key.fii = pol->fii;
-	}
-
-	t = find_tx(&key);
 	if (!t) {
 		/* The socket's cookie, 0 when none (asked for only here). */
 		emit_no_context(skb, &key, sk ? bpf_get_socket_cookie(skb) : 0);

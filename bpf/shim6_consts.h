@@ -61,6 +61,13 @@
 /* struct shim6_ctx.flags */
 #define SHIM6_CTX_F_ACTIVE   0x1 /* data plane may shim with this context */
 #define SHIM6_CTX_F_INBOUND  0x2 /* accept payload headers (ESTABLISHED/I2-SENT/I2BIS-SENT) */
+/* struct shim6_tx.flags only: sockets of this namespace may carry a policy
+ * (SHIM6_GATE_SOCK_POLICY is open), so egress asks the socket's storage. */
+#define SHIM6_CTX_F_SOCK_POLICY 0x4
+
+/* struct shim6_gates.flags: features user space has turned on for good (the
+ * programs see them as flags in the records they read anyway). */
+#define SHIM6_GATE_SOCK_POLICY 0x1 /* a socket policy was written: records carry SHIM6_CTX_F_SOCK_POLICY */
 
 /* struct shim6_loc_key.side */
 #define SHIM6_SIDE_LOCAL     0

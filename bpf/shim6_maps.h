@@ -15,6 +15,15 @@ struct {
 	__type(value, struct shim6_abi);
 } shim6_abi SEC(".maps");
 
+/* Which gates user space opened (struct shim6_gates); not read by the
+ * programs, which find the same facts in the records' flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct shim6_gates);
+} shim6_gates SEC(".maps");
+
 /* Egress records at their home slot (see struct shim6_tx). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

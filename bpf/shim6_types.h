@@ -135,6 +135,13 @@ struct shim6_event {
 };
 _Static_assert(sizeof(struct shim6_event) == 64, "shim6_event size");
 
+/* Gates, one element at index 0 of shim6_gates (user space's record). */
+struct shim6_gates {
+	__u32 flags;          /* SHIM6_GATE_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct shim6_gates) == 8, "shim6_gates size");
+
 /* Object identity, one element at index 0 of shim6_abi. */
 struct shim6_abi {
 	__u32 magic;

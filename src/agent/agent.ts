@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ShimHost, ContextState, type ContextAction, type ContextSnapshot, type LocalLocatorSet } from '../context/index.js';
 import { pinConfig, type PinConfig } from '../dataplane/pins.js';
 import { dataplaneDown, dataplaneUp, refreshUplinks, ROUTE_TABLE, type DataplaneState } from '../dataplane/loader.js';
-import { DataplaneMaps } from '../dataplane/maps.js';
+import { DataplaneMaps, tagSlot } from '../dataplane/maps.js';
 import { contextDel, writeContext, type HostOps } from '../dataplane/context.js';
 import * as sys from '../dataplane/sys.js';
 import * as L from '../generated/layout.js';
@@ -210,7 +210,8 @@ export class Agent {
       host: () => this.#host,
       reap: () => this.#reap,
       addresses: () => this.#addrs,
-      sockMapFd: () => this.#maps.fds.shim6_sock,
+      // Whoever asks for the socket map may write policies: egress must ask.
+      sockMapFd: () => { this.#maps.openSockPolicyGate(); return this.#maps.fds.shim6_sock; },
       held: (ct) => this.#ids.has(ct),
       prefsChanged: (ct) => {
         const s = this.#host.context({ ctLocal: ct });
@@ -566,9 +567,13 @@ export class Agent {
     }
   }
 
-  #allocId(): number {
+  /** The id the tag prefers when free (the data plane then finds the
+   *  context of an arriving payload header in one read), else the first free. */
+  #allocId(ctLocal: bigint): number {
     const used = new Set<number>(this.#maps.ctxIds());
     for (const id of this.#ids.values()) used.add(id);
+    const want = tagSlot(ctLocal);
+    if (want >= AGENT_ID_MIN && want <= AGENT_ID_MAX && !used.has(want)) return want;
     for (let id = AGENT_ID_MIN; id <= AGENT_ID_MAX; id++) if (!used.has(id)) return id;
     throw new Shim6Error('SHIM6_ERR_EXISTS', 'no free data-plane context id');
   }
@@ -581,7 +586,7 @@ export class Agent {
       return;
     }
     try {
-      const id = this.#ids.get(s.ctLocal) ?? this.#allocId();
+      const id = this.#ids.get(s.ctLocal) ?? this.#allocId(s.ctLocal);
       this.#ids.set(s.ctLocal, id);
       const ifindex = writeContext(this.#maps, this.#st, {
         id,
@@ -661,7 +666,7 @@ export class Agent {
     const keep = new Set<bigint>();
     for (const [ct, s] of changed) {
       if (s !== null && held(s)) {
-        if (!this.#ids.has(ct)) this.#ids.set(ct, this.#allocId());
+        if (!this.#ids.has(ct)) this.#ids.set(ct, this.#allocId(ct));
         keep.add(ct);
       }
     }

@@ -67,7 +67,7 @@ function emptyTx(key: L.Shim6UlidKey, id: number): L.Shim6Tx {
 /** An egress record with the context's current fields; key, overflow and
  *  counters as in t. */
 function txFromCtx(t: L.Shim6Tx, id: number, ctx: L.Shim6Ctx): L.Shim6Tx {
-  return { ...t, id, flags: ctx.flags, ifindex: ctx.ifindex, ctPeer: ctx.ctPeer, lpLocal: ctx.lpLocal, lpPeer: ctx.lpPeer };
+  return { ...t, id, flags: (ctx.flags & ~L.CTX_F_SOCK_POLICY) | (t.flags & L.CTX_F_SOCK_POLICY), ifindex: ctx.ifindex, ctPeer: ctx.ctPeer, lpLocal: ctx.lpLocal, lpPeer: ctx.lpPeer };
 }
 
 function inlineIndex(set: Uint8Array, n: number, addr: Uint8Array): number {
@@ -173,6 +173,38 @@ export class DataplaneMaps {
     return L.decodeShim6Tx(native().mapLookup(this.fds.shim6_tx, u32(slot)) ?? Buffer.alloc(L.Shim6TxLayout.size));
   }
 
+  // ---- gates ----
+  /** SHIM6_GATE_* user space opened (shim6_gates). */
+  gates(): number {
+    const v = native().mapLookup(this.fds.shim6_gates, u32(0));
+    return v ? L.decodeShim6Gates(v).flags : 0;
+  }
+  /**
+   * Socket policies are about to be written: from now on egress asks a
+   * socket's storage for every packet (SHIM6_CTX_F_SOCK_POLICY in every
+   * egress record, present and future). Until then it skips that lookup.
+   * Once open, stays open for the life of the pinned maps.
+   */
+  openSockPolicyGate(): void {
+    const g = this.gates();
+    if (g & L.GATE_SOCK_POLICY) return;
+    const n = native();
+    n.mapUpdate(this.fds.shim6_gates, u32(0), L.encodeShim6Gates({ flags: g | L.GATE_SOCK_POLICY, pad: 0 }));
+    const mark = (v: Buffer | null): Buffer | undefined => {
+      if (!v) return undefined;
+      const t = L.decodeShim6Tx(v);
+      return t.id === 0 ? undefined : L.encodeShim6Tx({ ...t, flags: t.flags | L.CTX_F_SOCK_POLICY });
+    };
+    for (let slot = 0; slot < L.TX_SLOTS; slot++) {
+      const v = mark(n.mapLookup(this.fds.shim6_tx, u32(slot)));
+      if (v) n.mapUpdate(this.fds.shim6_tx, u32(slot), v);
+    }
+    for (const k of n.mapKeys(this.fds.shim6_ulid)) {
+      const v = mark(n.mapLookup(this.fds.shim6_ulid, k));
+      if (v) n.mapUpdate(this.fds.shim6_ulid, k, v);
+    }
+  }
+
   // ---- indexes ----
   /** Route (ULID pair, FII) to context id: writes its egress record. */
   ulidPut(key: L.Shim6UlidKey, id: number): void {
@@ -182,7 +214,7 @@ export class DataplaneMaps {
       this.txWrite(at, ctx ? txFromCtx(at.tx, id, ctx) : { ...at.tx, id });
       return;
     }
-    const fresh = emptyTx(key, id);
+    const fresh = { ...emptyTx(key, id), flags: this.gates() & L.GATE_SOCK_POLICY ? L.CTX_F_SOCK_POLICY : 0 };
     const rec = ctx ? txFromCtx(fresh, id, ctx) : fresh;
     const slot = pairSlot(key);
     const home = this.txHome(slot);

@@ -16,6 +16,7 @@ export const CNT_TCP_RTO = 5;
 export const CNT_TCP_UNBOUND = 6;
 export const CTX_F_ACTIVE = 1;
 export const CTX_F_INBOUND = 2;
+export const CTX_F_SOCK_POLICY = 4;
 export const CT_MASK = 0x7fffffffffff;
 export const DROP_ADJUST_ROOM = 5;
 export const DROP_BAD_HLEN = 8;
@@ -34,6 +35,7 @@ export const EV_BAD_LOCATOR = 3;
 export const EV_NO_CONTEXT = 1;
 export const EV_TCP_RTO = 4;
 export const EV_UNKNOWN_TAG = 2;
+export const GATE_SOCK_POLICY = 1;
 export const GSO_HEAD = 1;
 export const GSO_SEGMENT = 0;
 export const HASH_M0 = 0x9e3779b97f4a7c15n;
@@ -79,6 +81,7 @@ export const MAPS = {
   shim6_ctx: { type: 1, maxEntries: 65536, key: "INT:4", value: "shim6_ctx" },
   shim6_drops: { type: 6, maxEntries: 16, key: "INT:4", value: "INT:8" },
   shim6_events: { type: 27, maxEntries: 262144, key: null, value: null },
+  shim6_gates: { type: 2, maxEntries: 1, key: "INT:4", value: "shim6_gates" },
   shim6_loc: { type: 1, maxEntries: 524288, key: "shim6_loc_key", value: "shim6_locator" },
   shim6_ptag: { type: 1, maxEntries: 65536, key: "INT:8", value: "INT:4" },
   shim6_rx: { type: 2, maxEntries: 65536, key: "INT:4", value: "shim6_rx" },
@@ -246,6 +249,32 @@ export function decodeShim6Event(buf: Uint8Array, off = 0): Shim6Event {
     cookie: b.readBigUInt64LE(off + 24),
     src: Uint8Array.prototype.slice.call(b, off + 32, off + 48),
     dst: Uint8Array.prototype.slice.call(b, off + 48, off + 64),
+  };
+}
+
+export interface Shim6Gates {
+  flags: number;
+  pad: number;
+}
+export const Shim6GatesLayout: StructLayout = {
+  name: "shim6_gates",
+  size: 8,
+  fields: {
+    flags: { offset: 0, size: 4, kind: "u32" },
+    pad: { offset: 4, size: 4, kind: "u32" },
+  },
+};
+export function encodeShim6Gates(v: Shim6Gates, buf: Buffer = Buffer.alloc(8), off = 0): Buffer {
+  buf.writeUInt32LE(v.flags >>> 0, off + 0);
+  buf.writeUInt32LE(v.pad >>> 0, off + 4);
+  return buf;
+}
+export function decodeShim6Gates(buf: Uint8Array, off = 0): Shim6Gates {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < off + 8) throw new RangeError("shim6_gates: need 8 bytes");
+  return {
+    flags: b.readUInt32LE(off + 0),
+    pad: b.readUInt32LE(off + 4),
   };
 }
 
@@ -573,6 +602,7 @@ export const LAYOUTS: Readonly<Record<string, StructLayout>> = {
   shim6_addr_key: Shim6AddrKeyLayout,
   shim6_ctx: Shim6CtxLayout,
   shim6_event: Shim6EventLayout,
+  shim6_gates: Shim6GatesLayout,
   shim6_loc_key: Shim6LocKeyLayout,
   shim6_locator: Shim6LocatorLayout,
   shim6_rx: Shim6RxLayout,
