@@ -16,6 +16,9 @@
 // arriving payload header finds its context in one read);
 // ingress_shim_static_*: the same packet for a context whose id is not its
 // tag's (shim6ctl context add --id N), found through shim6_tag; context.
+// floor_*: programs doing only what a path cannot do without (bpf/shim6.bpf.c:
+// read one record; that and redirect; insert and redirect; strip), on the
+// same packets: how far the paths are from what is possible; context.
 import { BpfFixture } from '../test/support/bpf-fixture.js';
 import { buildPacket } from '../test/support/packet.js';
 import { parseIPv6 } from '../src/dataplane/addr.js';
@@ -63,10 +66,14 @@ try {
     ingress_pass_ns: [fx.progs.head.shim6_ingress, plainIn],
     ingress_shim_ns: [fx.progs.head.shim6_ingress, shimPkt],
     ingress_shim_static_ns: [fx.progs.head.shim6_ingress, shimStatic],
+    floor_read_ns: [fx.progs.head.shim6_floor_read, passPkt],
+    floor_redirect_ns: [fx.progs.head.shim6_floor_redirect, passPkt],
+    floor_insert_ns: [fx.progs.head.shim6_floor_insert, ulidPkt],
+    floor_strip_ns: [fx.progs.head.shim6_floor_strip, shimPkt],
   };
   const keys = Object.keys(cases);
   // Each case takes the path it names (a bench of a wrong path measures nothing).
-  const grown = (k: string) => (k.startsWith('egress_shim') ? 8 : k.startsWith('ingress_shim') ? -8 : 0);
+  const grown = (k: string) => (/^(egress_shim|floor_insert)/.test(k) ? 8 : /^(ingress_shim|floor_strip)/.test(k) ? -8 : 0);
   for (const k of keys.filter((k) => k !== 'empty_ns')) {
     const [prog, pkt] = cases[k];
     const r = fx.run(prog, pkt);

@@ -61,11 +61,23 @@ static __always_inline int drop(__u32 reason)
 	return TC_ACT_SHOT;
 }
 
-/* Stamps are coarse (one tick, <= 4 ms at HZ = 250) and cost a third of
- * bpf_ktime_get_ns(): REAP compares them at 10 ms granularity or more. Same
- * clock (CLOCK_MONOTONIC) as the events' ts_ns. Counters live in the record
- * the path already read (one cold line less than a per-CPU map): atomic
- * adds, as other CPUs may count the same context. */
+/* Stamps are coarse (one tick, <= 4 ms at HZ = 250): REAP compares them at
+ * 10 ms granularity or more. Same clock (CLOCK_MONOTONIC) as the events'
+ * ts_ns. The coarse clock only moves when jiffies do, so it is read (a
+ * helper call, the dearest part of counting) at the first packet of a
+ * context in each tick; the others compare jiffies (inlined) and stop.
+ * Counters live in the record the path already read (one cold line less
+ * than a per-CPU map): atomic adds, as other CPUs may count the same context. */
+static __always_inline void stamp(__u64 *ns, __u64 *jiffies)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (*jiffies == j)
+		return;
+	*jiffies = j;
+	*ns = bpf_ktime_get_coarse_ns();
+}
+
 static __always_inline __u64 skb_pkts(struct __sk_buff *skb)
 {
 	return skb->gso_segs > 1 ? skb->gso_segs : 1;
@@ -75,7 +87,7 @@ static __always_inline void stats_tx(struct shim6_tx *t, struct __sk_buff *skb)
 {
 	__sync_fetch_and_add(&t->tx_packets, skb_pkts(skb));
 	__sync_fetch_and_add(&t->tx_bytes, skb->len);
-	t->last_tx_ns = bpf_ktime_get_coarse_ns();
+	stamp(&t->last_tx_ns, &t->last_tx_jiffies);
 }
 
 /* Unmodified packet on the ULID pair of t. */
@@ -83,14 +95,14 @@ static __always_inline void stats_rx_plain(struct shim6_tx *t, struct __sk_buff 
 {
 	__sync_fetch_and_add(&t->rx_packets, skb_pkts(skb));
 	__sync_fetch_and_add(&t->rx_bytes, skb->len);
-	t->last_rx_ns = bpf_ktime_get_coarse_ns();
+	stamp(&t->last_rx_ns, &t->last_rx_jiffies);
 }
 
 static __always_inline void stats_rx(struct shim6_rx *r, struct __sk_buff *skb)
 {
 	__sync_fetch_and_add(&r->rx_packets, skb_pkts(skb));
 	__sync_fetch_and_add(&r->rx_bytes, skb->len);
-	r->last_rx_ns = bpf_ktime_get_coarse_ns();
+	stamp(&r->last_rx_ns, &r->last_rx_jiffies);
 }
 
 static __always_inline void emit(__u32 type, struct __sk_buff *skb, const __u8 *src,
@@ -578,6 +590,53 @@ SEC("tc")
 int shim6_empty(struct __sk_buff *skb)
 {
 	return TC_ACT_OK;
+}
+
+/* Floors for the benchmarks (bench/dataplane.ts, context keys): the least
+ * each path could cost, parts the behaviour cannot do without.
+ * shim6_floor_read: read one fast-path record (any path that finds a
+ * context, or finds there is none, reads one). */
+SEC("tc")
+int shim6_floor_read(struct __sk_buff *skb)
+{
+	__u32 id = SHIM6_TAG_SLOT_BASE | (skb->mark & SHIM6_MARK_CTX_MASK);
+	struct shim6_rx *r = bpf_map_lookup_elem(&shim6_rx, &id);
+
+	return r && r->id == id ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* shim6_floor_redirect: that, and leave by an uplink (egress, unshimmed). */
+SEC("tc")
+int shim6_floor_redirect(struct __sk_buff *skb)
+{
+	__u32 id = SHIM6_TAG_SLOT_BASE | (skb->mark & SHIM6_MARK_CTX_MASK);
+	struct shim6_rx *r = bpf_map_lookup_elem(&shim6_rx, &id);
+
+	if (r && r->id == id)
+		return TC_ACT_SHOT;
+	return bpf_redirect_neigh(1, NULL, 0, 0);
+}
+
+/* shim6_floor_insert: grow by a payload header, write the headers, leave by
+ * an uplink; no lookup (egress shimmed, less finding the context). */
+SEC("tc")
+int shim6_floor_insert(struct __sk_buff *skb)
+{
+	__u8 a[16] = {}, hdr[SHIM6_PAYLOAD_HLEN] = {};
+
+	if (shim6_insert_first(skb, 0, 64, a, a, hdr))
+		return TC_ACT_SHOT;
+	return bpf_redirect_neigh(1, NULL, 0, 0);
+}
+
+/* shim6_floor_strip: remove a payload header, write the headers; no lookup
+ * (ingress shimmed, less finding the context and checking its locators). */
+SEC("tc")
+int shim6_floor_strip(struct __sk_buff *skb)
+{
+	__u8 a[16] = {};
+
+	return shim6_remove_first(skb, 0, 64, NEXTHDR_TCP, a, a) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 /* ---- TCP feedback and recovery: shim6_sockops (cgroup v2 sock_ops) ----------

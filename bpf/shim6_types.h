@@ -82,12 +82,13 @@ struct shim6_tx {
 	__u8  lp_peer[16];
 	__u64 tx_packets;     /* REAP's traffic facts: packets sent, */
 	__u64 tx_bytes;
-	__u64 last_tx_ns;     /* bpf_ktime_get_coarse_ns() (one tick) of the last one */
-	__u64 pad1;
+	__u64 last_tx_ns;     /* bpf_ktime_get_coarse_ns() (one tick) of the last one, */
+	__u64 last_tx_jiffies;/* read at the first packet of its tick (see stamp()) */
 	__u64 rx_packets;     /* unmodified packets received on the ULID pair */
 	__u64 rx_bytes;
 	__u64 last_rx_ns;
-	__u8  pad2[104];
+	__u64 last_rx_jiffies;
+	__u8  pad1[96];
 };
 _Static_assert(sizeof(struct shim6_tx) == 256, "shim6_tx size");
 
@@ -106,11 +107,13 @@ struct shim6_rx {
 	__u64 rx_packets;     /* payload-header packets received */
 	__u64 rx_bytes;
 	__u64 last_rx_ns;
+	__u64 last_rx_jiffies;
+	__u64 pad1;
 	__u8  ulid_local[16];
 	__u8  ulid_peer[16];
 	__u8  ls_peer[SHIM6_RX_LOCS * 16];
 	__u8  ls_local[SHIM6_RX_LOCS * 16];
-	__u8  pad1[48];
+	__u8  pad2[32];
 };
 _Static_assert(sizeof(struct shim6_rx) == 256, "shim6_rx size");
 

@@ -354,9 +354,9 @@ export class DataplaneMaps {
     return s;
   }
   statsReset(id: number): void {
-    const zero = { txPackets: 0n, txBytes: 0n, lastTxNs: 0n, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n };
+    const zero = { txPackets: 0n, txBytes: 0n, lastTxNs: 0n, lastTxJiffies: 0n, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n };
     const rx = this.rxGet(id);
-    if (rx.id === id) this.rxPut(id, { ...rx, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n });
+    if (rx.id === id) this.rxPut(id, { ...rx, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n });
     const ctx = this.ctxGet(id);
     const at = ctx && this.txFind({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
     if (at && at.tx.id === id) this.txWrite(at, { ...at.tx, ...zero });

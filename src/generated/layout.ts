@@ -73,7 +73,7 @@ export const TX_SLOTS = 0x10000;
 export const TX_SLOT_BITS = 16;
 
 // ---- programs and maps (BTF) ----
-export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_ingress","shim6_peer_in","shim6_sockops"] as const;
+export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_floor_insert","shim6_floor_read","shim6_floor_redirect","shim6_floor_strip","shim6_ingress","shim6_peer_in","shim6_sockops"] as const;
 export type ProgramName = (typeof PROGRAMS)[number];
 export const MAPS = {
   shim6_abi: { type: 2, maxEntries: 1, key: "INT:4", value: "shim6_abi" },
@@ -345,11 +345,13 @@ export interface Shim6Rx {
   rxPackets: bigint;
   rxBytes: bigint;
   lastRxNs: bigint;
+  lastRxJiffies: bigint;
+  pad1: bigint;
   ulidLocal: Uint8Array;
   ulidPeer: Uint8Array;
   lsPeer: Uint8Array;
   lsLocal: Uint8Array;
-  pad1: Uint8Array;
+  pad2: Uint8Array;
 }
 export const Shim6RxLayout: StructLayout = {
   name: "shim6_rx",
@@ -365,11 +367,13 @@ export const Shim6RxLayout: StructLayout = {
     rxPackets: { offset: 24, size: 8, kind: "u64" },
     rxBytes: { offset: 32, size: 8, kind: "u64" },
     lastRxNs: { offset: 40, size: 8, kind: "u64" },
-    ulidLocal: { offset: 48, size: 16, kind: "bytes" },
-    ulidPeer: { offset: 64, size: 16, kind: "bytes" },
-    lsPeer: { offset: 80, size: 64, kind: "bytes" },
-    lsLocal: { offset: 144, size: 64, kind: "bytes" },
-    pad1: { offset: 208, size: 48, kind: "bytes" },
+    lastRxJiffies: { offset: 48, size: 8, kind: "u64" },
+    pad1: { offset: 56, size: 8, kind: "u64" },
+    ulidLocal: { offset: 64, size: 16, kind: "bytes" },
+    ulidPeer: { offset: 80, size: 16, kind: "bytes" },
+    lsPeer: { offset: 96, size: 64, kind: "bytes" },
+    lsLocal: { offset: 160, size: 64, kind: "bytes" },
+    pad2: { offset: 224, size: 32, kind: "bytes" },
   },
 };
 export function encodeShim6Rx(v: Shim6Rx, buf: Buffer = Buffer.alloc(256), off = 0): Buffer {
@@ -383,11 +387,13 @@ export function encodeShim6Rx(v: Shim6Rx, buf: Buffer = Buffer.alloc(256), off =
   buf.writeBigUInt64LE(v.rxPackets, off + 24);
   buf.writeBigUInt64LE(v.rxBytes, off + 32);
   buf.writeBigUInt64LE(v.lastRxNs, off + 40);
-  copyBytes(buf, off + 48, v.ulidLocal, 16, "shim6_rx.ulid_local");
-  copyBytes(buf, off + 64, v.ulidPeer, 16, "shim6_rx.ulid_peer");
-  copyBytes(buf, off + 80, v.lsPeer, 64, "shim6_rx.ls_peer");
-  copyBytes(buf, off + 144, v.lsLocal, 64, "shim6_rx.ls_local");
-  copyBytes(buf, off + 208, v.pad1, 48, "shim6_rx.pad1");
+  buf.writeBigUInt64LE(v.lastRxJiffies, off + 48);
+  buf.writeBigUInt64LE(v.pad1, off + 56);
+  copyBytes(buf, off + 64, v.ulidLocal, 16, "shim6_rx.ulid_local");
+  copyBytes(buf, off + 80, v.ulidPeer, 16, "shim6_rx.ulid_peer");
+  copyBytes(buf, off + 96, v.lsPeer, 64, "shim6_rx.ls_peer");
+  copyBytes(buf, off + 160, v.lsLocal, 64, "shim6_rx.ls_local");
+  copyBytes(buf, off + 224, v.pad2, 32, "shim6_rx.pad2");
   return buf;
 }
 export function decodeShim6Rx(buf: Uint8Array, off = 0): Shim6Rx {
@@ -404,11 +410,13 @@ export function decodeShim6Rx(buf: Uint8Array, off = 0): Shim6Rx {
     rxPackets: b.readBigUInt64LE(off + 24),
     rxBytes: b.readBigUInt64LE(off + 32),
     lastRxNs: b.readBigUInt64LE(off + 40),
-    ulidLocal: Uint8Array.prototype.slice.call(b, off + 48, off + 64),
-    ulidPeer: Uint8Array.prototype.slice.call(b, off + 64, off + 80),
-    lsPeer: Uint8Array.prototype.slice.call(b, off + 80, off + 144),
-    lsLocal: Uint8Array.prototype.slice.call(b, off + 144, off + 208),
-    pad1: Uint8Array.prototype.slice.call(b, off + 208, off + 256),
+    lastRxJiffies: b.readBigUInt64LE(off + 48),
+    pad1: b.readBigUInt64LE(off + 56),
+    ulidLocal: Uint8Array.prototype.slice.call(b, off + 64, off + 80),
+    ulidPeer: Uint8Array.prototype.slice.call(b, off + 80, off + 96),
+    lsPeer: Uint8Array.prototype.slice.call(b, off + 96, off + 160),
+    lsLocal: Uint8Array.prototype.slice.call(b, off + 160, off + 224),
+    pad2: Uint8Array.prototype.slice.call(b, off + 224, off + 256),
   };
 }
 
@@ -461,11 +469,12 @@ export interface Shim6Tx {
   txPackets: bigint;
   txBytes: bigint;
   lastTxNs: bigint;
-  pad1: bigint;
+  lastTxJiffies: bigint;
   rxPackets: bigint;
   rxBytes: bigint;
   lastRxNs: bigint;
-  pad2: Uint8Array;
+  lastRxJiffies: bigint;
+  pad1: Uint8Array;
 }
 export const Shim6TxLayout: StructLayout = {
   name: "shim6_tx",
@@ -485,11 +494,12 @@ export const Shim6TxLayout: StructLayout = {
     txPackets: { offset: 96, size: 8, kind: "u64" },
     txBytes: { offset: 104, size: 8, kind: "u64" },
     lastTxNs: { offset: 112, size: 8, kind: "u64" },
-    pad1: { offset: 120, size: 8, kind: "u64" },
+    lastTxJiffies: { offset: 120, size: 8, kind: "u64" },
     rxPackets: { offset: 128, size: 8, kind: "u64" },
     rxBytes: { offset: 136, size: 8, kind: "u64" },
     lastRxNs: { offset: 144, size: 8, kind: "u64" },
-    pad2: { offset: 152, size: 104, kind: "bytes" },
+    lastRxJiffies: { offset: 152, size: 8, kind: "u64" },
+    pad1: { offset: 160, size: 96, kind: "bytes" },
   },
 };
 export function encodeShim6Tx(v: Shim6Tx, buf: Buffer = Buffer.alloc(256), off = 0): Buffer {
@@ -507,11 +517,12 @@ export function encodeShim6Tx(v: Shim6Tx, buf: Buffer = Buffer.alloc(256), off =
   buf.writeBigUInt64LE(v.txPackets, off + 96);
   buf.writeBigUInt64LE(v.txBytes, off + 104);
   buf.writeBigUInt64LE(v.lastTxNs, off + 112);
-  buf.writeBigUInt64LE(v.pad1, off + 120);
+  buf.writeBigUInt64LE(v.lastTxJiffies, off + 120);
   buf.writeBigUInt64LE(v.rxPackets, off + 128);
   buf.writeBigUInt64LE(v.rxBytes, off + 136);
   buf.writeBigUInt64LE(v.lastRxNs, off + 144);
-  copyBytes(buf, off + 152, v.pad2, 104, "shim6_tx.pad2");
+  buf.writeBigUInt64LE(v.lastRxJiffies, off + 152);
+  copyBytes(buf, off + 160, v.pad1, 96, "shim6_tx.pad1");
   return buf;
 }
 export function decodeShim6Tx(buf: Uint8Array, off = 0): Shim6Tx {
@@ -532,11 +543,12 @@ export function decodeShim6Tx(buf: Uint8Array, off = 0): Shim6Tx {
     txPackets: b.readBigUInt64LE(off + 96),
     txBytes: b.readBigUInt64LE(off + 104),
     lastTxNs: b.readBigUInt64LE(off + 112),
-    pad1: b.readBigUInt64LE(off + 120),
+    lastTxJiffies: b.readBigUInt64LE(off + 120),
     rxPackets: b.readBigUInt64LE(off + 128),
     rxBytes: b.readBigUInt64LE(off + 136),
     lastRxNs: b.readBigUInt64LE(off + 144),
-    pad2: Uint8Array.prototype.slice.call(b, off + 152, off + 256),
+    lastRxJiffies: b.readBigUInt64LE(off + 152),
+    pad1: Uint8Array.prototype.slice.call(b, off + 160, off + 256),
   };
 }
 
