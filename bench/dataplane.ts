@@ -12,10 +12,18 @@
 // *_ratio_spread gives the lowest and highest ratio over the rounds.
 // warm_*_ns: the same pass-through packets run 1000 times in one test run
 // (unchanged packets only), i.e. with warm caches and TLB; context, not goals.
+// Contexts get the ids the agent gives them (tagSlot(CT(local)), so an
+// arriving payload header finds its context in one read);
+// ingress_shim_static_*: the same packet for a context whose id is not its
+// tag's (shim6ctl context add --id N), found through shim6_tag; context.
+// floor_*: programs doing only what a path cannot do without (bpf/shim6.bpf.c:
+// read one record; that and redirect; insert and redirect; strip), on the
+// same packets: how far the paths are from what is possible; context.
 import { BpfFixture } from '../test/support/bpf-fixture.js';
 import { buildPacket } from '../test/support/packet.js';
 import { parseIPv6 } from '../src/dataplane/addr.js';
 import * as L from '../src/generated/layout.js';
+import { tagSlot } from '../src/dataplane/maps.js';
 
 const A1 = '2001:db8:1:a::1', A2 = '2001:db8:2:a::1', B1 = '2001:db8:1:b::1', B2 = '2001:db8:2:b::1', C1 = '2001:db8:1:c::1';
 const N = Number(process.env.SHIM6_BENCH_N ?? 20000);
@@ -28,13 +36,20 @@ try {
   m.uplinkPut(a(A1), { ifindex: 1, flags: 0 });
   m.uplinkPut(a(A2), { ifindex: 1, flags: 0 });
   const base = { fii: 0, pad: 0, ifindex: 1, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND };
-  m.ctxPut(1, { ...base, ulidLocal: a(A1), ulidPeer: a(B1), lpLocal: a(A2), lpPeer: a(B2), ctLocal: 0xa1n, ctPeer: 0xb1n });
-  m.ctxPut(2, { ...base, ulidLocal: a(B1), ulidPeer: a(A1), lpLocal: a(B2), lpPeer: a(A2), ctLocal: 0xb1n, ctPeer: 0xa1n });
-  m.ctxPut(3, { ...base, ulidLocal: a(A1), ulidPeer: a(C1), lpLocal: a(A1), lpPeer: a(C1), ctLocal: 0xc1n, ctPeer: 0xc2n });
-  m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(B1), fii: 0 }, 1);
-  m.ulidPut({ ulidLocal: a(B1), ulidPeer: a(A1), fii: 0 }, 2);
-  m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(C1), fii: 0 }, 3);
-  m.tagPut(0xa1n, 1); m.tagPut(0xb1n, 2);
+  // A's contexts with B (shimmed) and C (on its ULIDs); B's with A; and a
+  // static context of B's with A (id 2, not its tag's), on another tag.
+  const ctx = (id: number, ul: string, up: string, ll: string, lp: string, ctLocal: bigint, ctPeer: bigint, locs: string[] = [], plocs: string[] = []) => {
+    m.ctxPut(id, { ...base, ulidLocal: a(ul), ulidPeer: a(up), lpLocal: a(ll), lpPeer: a(lp), ctLocal, ctPeer });
+    m.ulidPut({ ulidLocal: a(ul), ulidPeer: a(up), fii: 0 }, id);
+    m.tagPut(ctLocal, id);
+    for (const x of locs) m.locPut({ ctxId: id, side: L.SIDE_LOCAL, addr: a(x) }, { flags: 1, pad: 0 });
+    for (const x of plocs) m.locPut({ ctxId: id, side: L.SIDE_PEER, addr: a(x) }, { flags: 1, pad: 0 });
+  };
+  ctx(tagSlot(0xa1n), A1, B1, A2, B2, 0xa1n, 0xb1n);
+  ctx(tagSlot(0xb1n), B1, A1, B2, A2, 0xb1n, 0xa1n, [B1, B2], [A1, A2]);
+  ctx(tagSlot(0xc1n), A1, C1, A1, C1, 0xc1n, 0xc2n);
+  m.ctxPut(2, { ...base, ulidLocal: a(B1), ulidPeer: a(A1), lpLocal: a(B2), lpPeer: a(A2), ctLocal: 0xb2n, ctPeer: 0xa2n });
+  m.tagPut(0xb2n, 2);
   for (const x of [B1, B2]) m.locPut({ ctxId: 2, side: L.SIDE_LOCAL, addr: a(x) }, { flags: 1, pad: 0 });
   for (const x of [A1, A2]) m.locPut({ ctxId: 2, side: L.SIDE_PEER, addr: a(x) }, { flags: 1, pad: 0 });
 
@@ -43,14 +58,27 @@ try {
   const passPkt = buildPacket({ src: A1, dst: C1, l4: { kind: 'tcp', payload } });
   const shimPkt = buildPacket({ src: A2, dst: B2, ext: [{ kind: 'shim6', ct: 0xb1n }], l4: { kind: 'tcp', payload }, csumSrc: A1, csumDst: B1 });
   const plainIn = buildPacket({ src: C1, dst: B1, l4: { kind: 'tcp', payload } });
+  const shimStatic = buildPacket({ src: A2, dst: B2, ext: [{ kind: 'shim6', ct: 0xb2n }], l4: { kind: 'tcp', payload }, csumSrc: A1, csumDst: B1 });
   const cases: Record<string, [number, Buffer]> = {
     empty_ns: [fx.progs.head.shim6_empty, ulidPkt],
     egress_pass_ns: [fx.progs.segment.shim6_egress, passPkt],
     egress_shim_ns: [fx.progs.segment.shim6_egress, ulidPkt],
     ingress_pass_ns: [fx.progs.head.shim6_ingress, plainIn],
     ingress_shim_ns: [fx.progs.head.shim6_ingress, shimPkt],
+    ingress_shim_static_ns: [fx.progs.head.shim6_ingress, shimStatic],
+    floor_read_ns: [fx.progs.head.shim6_floor_read, passPkt],
+    floor_redirect_ns: [fx.progs.head.shim6_floor_redirect, passPkt],
+    floor_insert_ns: [fx.progs.head.shim6_floor_insert, ulidPkt],
+    floor_strip_ns: [fx.progs.head.shim6_floor_strip, shimPkt],
   };
   const keys = Object.keys(cases);
+  // Each case takes the path it names (a bench of a wrong path measures nothing).
+  const grown = (k: string) => (/^(egress_shim|floor_insert)/.test(k) ? 8 : /^(ingress_shim|floor_strip)/.test(k) ? -8 : 0);
+  for (const k of keys.filter((k) => k !== 'empty_ns')) {
+    const [prog, pkt] = cases[k];
+    const r = fx.run(prog, pkt);
+    if (r.verdict === 2 || r.data.length !== pkt.length + grown(k)) throw new Error(`${k}: verdict ${r.verdict}, ${r.data.length} bytes out of ${pkt.length}`);
+  }
   const rounds: Record<string, number[][]> = Object.fromEntries(keys.map((k) => [k, []]));
   // Interleave rounds so drift hits every case alike.
   for (let r = 0; r < ROUNDS; r++) {

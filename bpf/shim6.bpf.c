@@ -24,6 +24,7 @@
 #include "shim6_maps.h"
 #include "lib/parse.h"
 #include "lib/rewrite.h"
+#include "lib/lookup.h"
 
 #ifndef AF_INET6
 #define AF_INET6 10
@@ -60,27 +61,48 @@ static __always_inline int drop(__u32 reason)
 	return TC_ACT_SHOT;
 }
 
-/* Stamps are coarse (one tick, <= 4 ms at HZ = 250) and cost a third of
- * bpf_ktime_get_ns(): REAP compares them at 10 ms granularity or more. Same
- * clock (CLOCK_MONOTONIC) as the events' ts_ns. */
-static __always_inline void stats_tx(__u32 id, struct __sk_buff *skb)
+/* Stamps are coarse (one tick, <= 4 ms at HZ = 250): REAP compares them at
+ * 10 ms granularity or more. Same clock (CLOCK_MONOTONIC) as the events'
+ * ts_ns. The coarse clock only moves when jiffies do, so it is read (a
+ * helper call, the dearest part of counting) at the first packet of a
+ * context in each tick; the others compare jiffies (inlined) and stop.
+ * Counters live in the record the path already read (one cold line less
+ * than a per-CPU map): atomic adds, as other CPUs may count the same context. */
+static __always_inline void stamp(__u64 *ns, __u64 *jiffies)
 {
-	struct shim6_ctx_stats *st = bpf_map_lookup_elem(&shim6_stats, &id);
-	if (st) {
-		st->tx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
-		st->tx_bytes += skb->len;
-		st->last_tx_ns = bpf_ktime_get_coarse_ns();
-	}
+	__u64 j = bpf_jiffies64();
+
+	if (*jiffies == j)
+		return;
+	*jiffies = j;
+	*ns = bpf_ktime_get_coarse_ns();
 }
 
-static __always_inline void stats_rx(__u32 id, struct __sk_buff *skb)
+static __always_inline __u64 skb_pkts(struct __sk_buff *skb)
 {
-	struct shim6_ctx_stats *st = bpf_map_lookup_elem(&shim6_stats, &id);
-	if (st) {
-		st->rx_packets += skb->gso_segs > 1 ? skb->gso_segs : 1;
-		st->rx_bytes += skb->len;
-		st->last_rx_ns = bpf_ktime_get_coarse_ns();
-	}
+	return skb->gso_segs > 1 ? skb->gso_segs : 1;
+}
+
+static __always_inline void stats_tx(struct shim6_tx *t, struct __sk_buff *skb)
+{
+	__sync_fetch_and_add(&t->tx_packets, skb_pkts(skb));
+	__sync_fetch_and_add(&t->tx_bytes, skb->len);
+	stamp(&t->last_tx_ns, &t->last_tx_jiffies);
+}
+
+/* Unmodified packet on the ULID pair of t. */
+static __always_inline void stats_rx_plain(struct shim6_tx *t, struct __sk_buff *skb)
+{
+	__sync_fetch_and_add(&t->rx_packets, skb_pkts(skb));
+	__sync_fetch_and_add(&t->rx_bytes, skb->len);
+	stamp(&t->last_rx_ns, &t->last_rx_jiffies);
+}
+
+static __always_inline void stats_rx(struct shim6_rx *r, struct __sk_buff *skb)
+{
+	__sync_fetch_and_add(&r->rx_packets, skb_pkts(skb));
+	__sync_fetch_and_add(&r->rx_bytes, skb->len);
+	stamp(&r->last_rx_ns, &r->last_rx_jiffies);
 }
 
 static __always_inline void emit(__u32 type, struct __sk_buff *skb, const __u8 *src,
@@ -160,13 +182,13 @@ int shim6_egress(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
 	struct shim6_sock_policy *pol = NULL;
 	struct bpf_sock *sk = NULL;
-	struct shim6_ulid_key key;
+	struct shim6_ulid_key key __attribute__((aligned(8)));
 	struct shim6_walk w;
 	struct ipv6hdr *ip6;
-	struct shim6_ctx *ctx;
+	struct shim6_tx *t;
 	__u8 lp_local[16], lp_peer[16], hdr[SHIM6_PAYLOAD_HLEN], hop_limit;
 	__be16 plen;
-	__u32 *idp, id, ifindex;
+	__u32 ifindex;
 	int err, same;
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV6))
@@ -186,72 +208,87 @@ int shim6_egress(struct __sk_buff *skb)
 	plen = ip6->payload_len;
 	hop_limit = ip6->hop_limit;
 
-	err = shim6_walk_chain(skb, ip6->nexthdr, &w);
-	if (err)
-		return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
-	if (w.ulp == NEXTHDR_ICMP && w.ulp_ok) {
-		__u8 *tp = w.ulp_off == IP6_END ? PKT_PTR(skb, IP6_END, 1) : NULL;
-		__u8 type;
+	if (ulp_is_direct(ip6->nexthdr)) {
+		/* TCP or UDP right after the fixed header: no chain to walk. */
+		w.ins = IP6_END;
+		w.nh_off = IP6_NH_OFF;
+		w.nh = ip6->nexthdr;
+	} else {
+		err = shim6_walk_chain(skb, ip6->nexthdr, &w);
+		if (err)
+			return drop(err == -1 ? SHIM6_DROP_TRUNCATED : SHIM6_DROP_EXTHDR_CHAIN);
+		if (w.ulp == NEXTHDR_ICMP && w.ulp_ok) {
+			__u8 *tp = w.ulp_off == IP6_END ? PKT_PTR(skb, IP6_END, 1) : NULL;
+			__u8 type;
 
-		if (tp)
-			type = *tp;
-		else if (bpf_skb_load_bytes(skb, w.ulp_off, &type, 1) < 0)
-			return drop(SHIM6_DROP_TRUNCATED);
-		if (icmp6_is_nd_mld(type))
-			return TC_ACT_OK;
+			if (tp)
+				type = *tp;
+			else if (bpf_skb_load_bytes(skb, w.ulp_off, &type, 1) < 0)
+				return drop(SHIM6_DROP_TRUNCATED);
+			if (icmp6_is_nd_mld(type))
+				return TC_ACT_OK;
+		}
+		/* Shim6 control messages and already-shimmed packets leave unchanged. */
+		if (w.has_shim)
+			return out_by_source(skb, key.ulid_local);
 	}
-	/* Shim6 control messages and already-shimmed packets leave unchanged. */
-	if (w.has_shim)
-		return out_by_source(skb, key.ulid_local);
 
-	if (skb->sk) {
-		sk = bpf_sk_fullsock(skb->sk);
+	/* The context of the pair, then the socket's policy (DONTSHIM, FII,
+	 * pinned locators) when policies are in use (the gate in the record;
+	 * with no context always, as the policy may name a forked one). */
+	t = find_tx(&key);
+	if (!t || (t->flags & SHIM6_CTX_F_SOCK_POLICY)) {
+		sk = skb->sk;
 		if (sk)
 			pol = bpf_sk_storage_get(&shim6_sock, sk, 0, 0);
+		if (pol) {
+			if (pol->flags & SHIM6_SOCK_F_DONTSHIM)
+				return out_by_source(skb, key.ulid_local);
+			if (pol->fii) {
+				key.fii = pol->fii;
+				t = find_tx(&key);
+			}
+		}
 	}
-	if (pol) {
-		if (pol->flags & SHIM6_SOCK_F_DONTSHIM)
-			return out_by_source(skb, key.ulid_local);
-		key.fii = pol->fii;
-	}
-
-	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
-	if (!idp) {
+	if (!t) {
 		/* The socket's cookie, 0 when none (asked for only here). */
 		emit_no_context(skb, &key, sk ? bpf_get_socket_cookie(skb) : 0);
 		return out_by_source(skb, key.ulid_local);
 	}
-	id = *idp;
-	ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
-	if (!ctx || !(ctx->flags & SHIM6_CTX_F_ACTIVE))
+	if (!(t->flags & SHIM6_CTX_F_ACTIVE))
 		return out_by_source(skb, key.ulid_local);
 
-	__builtin_memcpy(lp_local, ctx->lp_local, 16);
-	__builtin_memcpy(lp_peer, ctx->lp_peer, 16);
-	ifindex = ctx->ifindex;
+	__builtin_memcpy(lp_local, t->lp_local, 16);
+	__builtin_memcpy(lp_peer, t->lp_peer, 16);
+	ifindex = t->ifindex;
 	if (pol && (pol->flags & SHIM6_SOCK_F_PIN_LOCAL)) {
 		__builtin_memcpy(lp_local, pol->lp_local, 16);
 		ifindex = 0; /* uplink of the pinned locator, below */
 	}
 	if (pol && (pol->flags & SHIM6_SOCK_F_PIN_PEER))
 		__builtin_memcpy(lp_peer, pol->lp_peer, 16);
-	build_payload_hdr(hdr, w.nh, ctx->ct_peer);
-	stats_tx(id, skb);
+	stats_tx(t, skb);
 
 	same = ipv6_addr_eq(lp_local, key.ulid_local) && ipv6_addr_eq(lp_peer, key.ulid_peer);
+	if (same) {
+		if (ifindex)
+			return out_via(skb, ifindex);
+		return out_by_source(skb, lp_local);
+	}
+	build_payload_hdr(hdr, w.nh, t->ct_peer);
 
-	if (!same && skb->gso_size && cfg_gso_mode == SHIM6_GSO_SEGMENT) {
+	if (skb->gso_size && cfg_gso_mode == SHIM6_GSO_SEGMENT) {
 		/* Rewrite only, and send the packet round through the veth peer
 		 * (TSO/GSO off) to be segmented; shim6_peer_in inserts. */
 		if (set_addrs(skb, lp_local, lp_peer, 0) < 0)
 			return drop(SHIM6_DROP_STORE);
-		skb->mark = SHIM6_MARK_MAGIC | SHIM6_MARK_INSERT | (id & SHIM6_MARK_CTX_MASK);
+		skb->mark = SHIM6_MARK_MAGIC | SHIM6_MARK_INSERT | (t->id & SHIM6_MARK_CTX_MASK);
 		count(SHIM6_CNT_GSO_LOOP_OUT);
 		return bpf_redirect(cfg_seg_ifindex, 0);
 	}
 
-	if (!same) {
-		int gso_head = cfg_gso_mode == SHIM6_GSO_HEAD && skb->gso_size;
+	{
+		int gso_head = skb->gso_size && cfg_gso_mode == SHIM6_GSO_HEAD;
 
 		if (skb->gso_size)
 			count(SHIM6_CNT_GSO_HEAD);
@@ -328,6 +365,7 @@ static __always_inline int translate_icmp_error(struct __sk_buff *skb, struct sh
 	__u32 icmp = w->ulp_off, q = icmp + 8;
 	struct shim6_loc_key lk;
 	struct shim6_ctx *ctx;
+	struct shim6_rx *r;
 	__u8 ih[8], qh[40], sh[8], ulids[32];
 	__u32 *idp, id, w_old, w_new, len_old, len_new, mtu_old, mtu_new;
 	__be16 plen;
@@ -397,8 +435,33 @@ static __always_inline int translate_icmp_error(struct __sk_buff *skb, struct sh
 		return drop(SHIM6_DROP_ICMP_QUOTE);
 	/* Let the stack verify the result in software. */
 	bpf_csum_level(skb, BPF_CSUM_LEVEL_RESET);
-	stats_rx(id, skb);
+	r = bpf_map_lookup_elem(&shim6_rx, &id);
+	if (r && r->id == id)
+		stats_rx(r, skb);
 	return TC_ACT_OK;
+}
+
+/* Is addr in the locator set of side (SHIM6_SIDE_*) of context r? The
+ * inline addresses first, shim6_loc when the set has more. */
+static __always_inline int has_locator(struct shim6_rx *r, __u32 side, const __u8 *addr)
+{
+	struct shim6_loc_key lk;
+
+	if (side == SHIM6_SIDE_PEER) {
+		if (in_set(r->ls_peer, r->n_peer, addr))
+			return 1;
+		if (!(r->more & SHIM6_RX_MORE_PEER))
+			return 0;
+	} else {
+		if (in_set(r->ls_local, r->n_local, addr))
+			return 1;
+		if (!(r->more & SHIM6_RX_MORE_LOCAL))
+			return 0;
+	}
+	lk.ctx_id = r->id;
+	lk.side = side;
+	__builtin_memcpy(lk.addr, addr, 16);
+	return bpf_map_lookup_elem(&shim6_loc, &lk) != NULL;
 }
 
 /* A payload header (copied into sh) at offset ins, named by the Next Header
@@ -407,11 +470,9 @@ static __always_inline int translate_icmp_error(struct __sk_buff *skb, struct sh
 static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr *ip6,
 					   const __u8 *sh, __u32 ins, __u32 nh_off)
 {
-	struct shim6_loc_key lk;
-	struct shim6_ctx *ctx;
+	struct shim6_rx *r;
 	__u8 ulids[32], hop_limit = ip6->hop_limit;
 	__be16 plen = ip6->payload_len;
-	__u32 *idp, id;
 	__u64 tag;
 	int err;
 
@@ -420,31 +481,22 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 	if (sh[1] != 0)
 		return drop(SHIM6_DROP_BAD_HLEN);
 	tag = shim6_tag_from(sh);
-	idp = bpf_map_lookup_elem(&shim6_tag, &tag);
-	if (!idp) {
+	r = find_rx(tag);
+	if (!r) {
 		/* The agent answers with R1bis; the stack drops the packet. */
 		emit(SHIM6_EV_UNKNOWN_TAG, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
 		return TC_ACT_OK;
 	}
-	id = *idp;
-	ctx = bpf_map_lookup_elem(&shim6_ctx, &id);
-	if (!ctx || !(ctx->flags & SHIM6_CTX_F_INBOUND))
+	if (!(r->flags & SHIM6_CTX_F_INBOUND))
 		return drop(SHIM6_DROP_CTX_INACTIVE);
-	lk.ctx_id = id;
-	lk.side = SHIM6_SIDE_PEER;
-	__builtin_memcpy(lk.addr, ip6->saddr.s6_addr, 16);
-	if (!bpf_map_lookup_elem(&shim6_loc, &lk)) {
+	if (!has_locator(r, SHIM6_SIDE_PEER, ip6->saddr.s6_addr) ||
+	    !has_locator(r, SHIM6_SIDE_LOCAL, ip6->daddr.s6_addr)) {
 		emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
 		return drop(SHIM6_DROP_BAD_LOCATOR);
 	}
-	lk.side = SHIM6_SIDE_LOCAL;
-	__builtin_memcpy(lk.addr, ip6->daddr.s6_addr, 16);
-	if (!bpf_map_lookup_elem(&shim6_loc, &lk)) {
-		emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
-		return drop(SHIM6_DROP_BAD_LOCATOR);
-	}
-	__builtin_memcpy(ulids, ctx->ulid_peer, 16);
-	__builtin_memcpy(ulids + 16, ctx->ulid_local, 16);
+	__builtin_memcpy(ulids, r->ulid_peer, 16);
+	__builtin_memcpy(ulids + 16, r->ulid_local, 16);
+	stats_rx(r, skb);
 	if (ins == IP6_END) {
 		err = shim6_remove_first(skb, plen, hop_limit, sh[0], ulids, ulids + 16);
 		if (err)
@@ -456,22 +508,21 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 		if (set_addrs(skb, ulids, ulids + 16, BPF_F_RECOMPUTE_CSUM) < 0)
 			return drop(SHIM6_DROP_STORE);
 	}
-	stats_rx(id, skb);
 	return TC_ACT_OK;
 }
 
 /* Unmodified packet on a ULID pair: the context is alive (RFC 5533 12.1). */
 static __always_inline int rx_plain(struct __sk_buff *skb, struct ipv6hdr *ip6)
 {
-	struct shim6_ulid_key key;
-	__u32 *idp;
+	struct shim6_ulid_key key __attribute__((aligned(8)));
+	struct shim6_tx *t;
 
 	__builtin_memcpy(key.ulid_local, ip6->daddr.s6_addr, 16);
 	__builtin_memcpy(key.ulid_peer, ip6->saddr.s6_addr, 16);
 	key.fii = 0;
-	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
-	if (idp)
-		stats_rx(*idp, skb);
+	t = find_tx(&key);
+	if (t)
+		stats_rx_plain(t, skb);
 	return TC_ACT_OK;
 }
 
@@ -541,6 +592,53 @@ int shim6_empty(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* Floors for the benchmarks (bench/dataplane.ts, context keys): the least
+ * each path could cost, parts the behaviour cannot do without.
+ * shim6_floor_read: read one fast-path record (any path that finds a
+ * context, or finds there is none, reads one). */
+SEC("tc")
+int shim6_floor_read(struct __sk_buff *skb)
+{
+	__u32 id = SHIM6_TAG_SLOT_BASE | (skb->mark & SHIM6_MARK_CTX_MASK);
+	struct shim6_rx *r = bpf_map_lookup_elem(&shim6_rx, &id);
+
+	return r && r->id == id ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* shim6_floor_redirect: that, and leave by an uplink (egress, unshimmed). */
+SEC("tc")
+int shim6_floor_redirect(struct __sk_buff *skb)
+{
+	__u32 id = SHIM6_TAG_SLOT_BASE | (skb->mark & SHIM6_MARK_CTX_MASK);
+	struct shim6_rx *r = bpf_map_lookup_elem(&shim6_rx, &id);
+
+	if (r && r->id == id)
+		return TC_ACT_SHOT;
+	return bpf_redirect_neigh(1, NULL, 0, 0);
+}
+
+/* shim6_floor_insert: grow by a payload header, write the headers, leave by
+ * an uplink; no lookup (egress shimmed, less finding the context). */
+SEC("tc")
+int shim6_floor_insert(struct __sk_buff *skb)
+{
+	__u8 a[16] = {}, hdr[SHIM6_PAYLOAD_HLEN] = {};
+
+	if (shim6_insert_first(skb, 0, 64, a, a, hdr))
+		return TC_ACT_SHOT;
+	return bpf_redirect_neigh(1, NULL, 0, 0);
+}
+
+/* shim6_floor_strip: remove a payload header, write the headers; no lookup
+ * (ingress shimmed, less finding the context and checking its locators). */
+SEC("tc")
+int shim6_floor_strip(struct __sk_buff *skb)
+{
+	__u8 a[16] = {};
+
+	return shim6_remove_first(skb, 0, 64, NEXTHDR_TCP, a, a) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
 /* ---- TCP feedback and recovery: shim6_sockops (cgroup v2 sock_ops) ----------
  *
  * Attached by the loader to a cgroup v2 (the root of the hierarchy by
@@ -552,7 +650,7 @@ int shim6_empty(struct __sk_buff *skb)
  *   active open and at establishment (active and passive). Whether its ULID
  *   pair has a context is decided when an RTO fires: the context may be
  *   younger than the connection (deferred setup, RFC 5533 7.7).
- * - An RTO on a socket whose (local, remote, fii) has a context in shim6_ulid
+ * - An RTO on a socket whose (local, remote, fii) has a context (find_tx)
  *   (never a SHIM_DONTSHIM socket) is negative feedback for REAP (RFC 5534
  *   4.2): one SHIM6_EV_TCP_RTO event per ULID pair per SHIM6_TCP_RTO_HOLD_NS.
  * - Recovery: for the first cfg_tcp_rto_bounded consecutive RTOs of an
@@ -585,8 +683,8 @@ const volatile __u32 cfg_tcp_rto_max_dflt = 120000;
 /* Network namespace of the loader (SO_NETNS_COOKIE); 0 matches nothing. */
 const volatile __u64 cfg_netns_cookie = 0;
 
-/* The socket's context id, or NULL: key = (local, remote, fii). */
-static __always_inline __u32 *sockops_ctx(struct bpf_sock_ops *skops, struct shim6_ulid_key *key)
+/* The socket's context (egress record), or NULL: key = (local, remote, fii). */
+static __always_inline struct shim6_tx *sockops_ctx(struct bpf_sock_ops *skops, struct shim6_ulid_key *key)
 {
 	struct shim6_sock_policy *pol = NULL;
 	struct bpf_sock *sk = skops->sk;
@@ -608,7 +706,7 @@ static __always_inline __u32 *sockops_ctx(struct bpf_sock_ops *skops, struct shi
 			return NULL;
 		key->fii = pol->fii;
 	}
-	return bpf_map_lookup_elem(&shim6_ulid, key);
+	return find_tx(key);
 }
 
 /* At an RTO: bound the backoff for the first cfg_tcp_rto_bounded RTOs of
@@ -657,7 +755,7 @@ static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim
 SEC("sockops")
 int shim6_sockops(struct bpf_sock_ops *skops)
 {
-	struct shim6_ulid_key key;
+	struct shim6_ulid_key key __attribute__((aligned(8)));
 	__u32 op = skops->op;
 
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&

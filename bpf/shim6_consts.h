@@ -9,7 +9,7 @@
  * value or event layout changes: the loader refuses pinned maps of another
  * version instead of misreading them. */
 #define SHIM6_ABI_MAGIC   0x53484936 /* "SHI6" */
-#define SHIM6_ABI_VERSION 1
+#define SHIM6_ABI_VERSION 2
 
 #define SHIM6_NEXTHDR        140 /* IANA protocol number for Shim6 */
 #define SHIM6_PAYLOAD_HLEN   8   /* payload extension header, RFC 5533 5.2 */
@@ -33,9 +33,41 @@
 #define SHIM6_MARK_INSERT    0x00080000U
 #define SHIM6_MARK_CTX_MASK  0x0000ffffU
 
+/* Fast-path records (struct shim6_tx, struct shim6_rx; README "Per-packet
+ * cost"). Each path reads one record of a large array per packet:
+ *   egress  shim6_tx[slot], slot = shim6_pair_slot(ULID pair, FII): the
+ *           "home" slot; a pair whose home is taken lives in the shim6_ulid
+ *           hash (same record), found there when the home counts overflow.
+ *   ingress shim6_rx[id]: the record of context id, at SHIM6_TAG_SLOT(CT)
+ *           when the context's id was chosen from its tag (the agent does),
+ *           otherwise found through shim6_tag.
+ * Records are 256 bytes: 16 per page, none straddles one. */
+#define SHIM6_TX_SLOT_BITS   16
+#define SHIM6_TX_SLOTS       (1 << SHIM6_TX_SLOT_BITS)
+#define SHIM6_RX_LOCS        4   /* locators per side held in struct shim6_rx */
+#define SHIM6_RX_MORE_LOCAL  0x1 /* struct shim6_rx.more: Ls(local) has more than n_local */
+#define SHIM6_RX_MORE_PEER   0x2 /* ... Ls(peer) has more than n_peer */
+/* The id a context tag prefers: ids from here up are the agent's. */
+#define SHIM6_TAG_SLOT_BASE  0x4000
+#define SHIM6_TAG_SLOT(ct)   (((ct) & SHIM6_MARK_CTX_MASK) | SHIM6_TAG_SLOT_BASE)
+/* shim6_pair_slot(): multiply-xor over the key's words (little-endian). */
+#define SHIM6_HASH_M0        0x9e3779b97f4a7c15ULL
+#define SHIM6_HASH_M1        0xc2b2ae3d27d4eb4fULL
+#define SHIM6_HASH_M2        0x165667b19e3779f9ULL
+#define SHIM6_HASH_M3        0xd6e8feb86659fd93ULL
+#define SHIM6_HASH_M4        0xff51afd7ed558ccdULL
+#define SHIM6_HASH_MIX       0xbf58476d1ce4e5b9ULL
+
 /* struct shim6_ctx.flags */
 #define SHIM6_CTX_F_ACTIVE   0x1 /* data plane may shim with this context */
 #define SHIM6_CTX_F_INBOUND  0x2 /* accept payload headers (ESTABLISHED/I2-SENT/I2BIS-SENT) */
+/* struct shim6_tx.flags only: sockets of this namespace may carry a policy
+ * (SHIM6_GATE_SOCK_POLICY is open), so egress asks the socket's storage. */
+#define SHIM6_CTX_F_SOCK_POLICY 0x4
+
+/* struct shim6_gates.flags: features user space has turned on for good (the
+ * programs see them as flags in the records they read anyway). */
+#define SHIM6_GATE_SOCK_POLICY 0x1 /* a socket policy was written: records carry SHIM6_CTX_F_SOCK_POLICY */
 
 /* struct shim6_loc_key.side */
 #define SHIM6_SIDE_LOCAL     0

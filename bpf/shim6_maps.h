@@ -15,14 +15,42 @@ struct {
 	__type(value, struct shim6_abi);
 } shim6_abi SEC(".maps");
 
+/* Which gates user space opened (struct shim6_gates); not read by the
+ * programs, which find the same facts in the records' flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct shim6_gates);
+} shim6_gates SEC(".maps");
+
+/* Egress records at their home slot (see struct shim6_tx). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SHIM6_TX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct shim6_tx);
+} shim6_tx SEC(".maps");
+
+/* Egress records of pairs whose home slot another pair holds. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SHIM6_MAX_CONTEXTS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct shim6_ulid_key);
-	__type(value, __u32);
+	__type(value, struct shim6_tx);
 } shim6_ulid SEC(".maps");
 
+/* Ingress records by context id (see struct shim6_rx). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__type(key, __u32);
+	__type(value, struct shim6_rx);
+} shim6_rx SEC(".maps");
+
+/* Context id -> the context (user space's record; the fast paths read the
+ * copies in shim6_tx / shim6_rx, shim6_peer_in and ICMPv6 errors this). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SHIM6_MAX_CONTEXTS);
@@ -31,6 +59,8 @@ struct {
 	__type(value, struct shim6_ctx);
 } shim6_ctx SEC(".maps");
 
+/* CT(local) -> context id: finds the shim6_rx record of a context whose id
+ * is not SHIM6_TAG_SLOT(CT(local)). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SHIM6_MAX_CONTEXTS);
@@ -73,13 +103,6 @@ struct {
 	__type(key, struct shim6_ulid_key);
 	__type(value, __u64);
 } shim6_seen SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SHIM6_MAX_CONTEXTS);
-	__type(key, __u32);
-	__type(value, struct shim6_ctx_stats);
-} shim6_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -61,17 +61,61 @@ struct shim6_addr_key {
 };
 _Static_assert(sizeof(struct shim6_addr_key) == 16, "shim6_addr_key size");
 
-/* Per-context traffic facts for REAP, per CPU (user space sums counters and
- * takes the latest stamps). Index: context id. */
-struct shim6_ctx_stats {
-	__u64 tx_packets;
+/* Egress fast-path record (README "Per-packet cost"): what shim6_egress
+ * needs for one (ULID pair, FII), at its home slot in shim6_tx (index
+ * shim6_pair_slot(key)) or, when another pair holds that slot, as the value
+ * of the pair in shim6_ulid. Written by user space (DataplaneMaps.ulidPut,
+ * refreshed by ctxPut) as a copy of the context's shim6_ctx record; the
+ * counters and stamps are the data plane's (user space keeps them across its
+ * rewrites). Lines 0-1: what egress reads; line 2: receive facts. */
+struct shim6_tx {
+	__u8  ulid_local[16]; /* the key: ULID pair and FII */
+	__u8  ulid_peer[16];
+	__u32 fii;
+	__u32 id;             /* context id; 0 = slot unused */
+	__u32 flags;          /* SHIM6_CTX_F_* */
+	__u32 ifindex;        /* uplink that carries lp_local */
+	__u64 ct_peer;
+	__u32 overflow;       /* home slot: pairs hashing here that live in shim6_ulid */
+	__u32 pad0;
+	__u8  lp_local[16];   /* current locator pair */
+	__u8  lp_peer[16];
+	__u64 tx_packets;     /* REAP's traffic facts: packets sent, */
 	__u64 tx_bytes;
-	__u64 rx_packets;
+	__u64 last_tx_ns;     /* bpf_ktime_get_coarse_ns() (one tick) of the last one, */
+	__u64 last_tx_jiffies;/* read at the first packet of its tick (see stamp()) */
+	__u64 rx_packets;     /* unmodified packets received on the ULID pair */
 	__u64 rx_bytes;
-	__u64 last_tx_ns;     /* bpf_ktime_get_coarse_ns() (one tick) of the last packet sent */
-	__u64 last_rx_ns;     /* ... received (with or without payload header) */
+	__u64 last_rx_ns;
+	__u64 last_rx_jiffies;
+	__u8  pad1[96];
 };
-_Static_assert(sizeof(struct shim6_ctx_stats) == 48, "shim6_ctx_stats size");
+_Static_assert(sizeof(struct shim6_tx) == 256, "shim6_tx size");
+
+/* Ingress fast-path record of context id (index), shim6_rx: what
+ * shim6_ingress needs to accept a payload header and restore the ULIDs,
+ * with up to SHIM6_RX_LOCS locators of each set inline (more: the rest are
+ * in shim6_loc). Same ownership as struct shim6_tx. */
+struct shim6_rx {
+	__u64 ct_local;       /* the tag this context receives */
+	__u32 id;             /* = the index; 0 = unused */
+	__u32 flags;          /* SHIM6_CTX_F_* */
+	__u8  n_local;        /* addresses in ls_local */
+	__u8  n_peer;         /* addresses in ls_peer */
+	__u8  more;           /* SHIM6_RX_MORE_*: the set also has addresses only in shim6_loc */
+	__u8  pad0[5];
+	__u64 rx_packets;     /* payload-header packets received */
+	__u64 rx_bytes;
+	__u64 last_rx_ns;
+	__u64 last_rx_jiffies;
+	__u64 pad1;
+	__u8  ulid_local[16];
+	__u8  ulid_peer[16];
+	__u8  ls_peer[SHIM6_RX_LOCS * 16];
+	__u8  ls_local[SHIM6_RX_LOCS * 16];
+	__u8  pad2[32];
+};
+_Static_assert(sizeof(struct shim6_rx) == 256, "shim6_rx size");
 
 /* Per-socket policy (RFC 6316 options), socket-local storage. */
 struct shim6_sock_policy {
@@ -93,6 +137,13 @@ struct shim6_event {
 	__u8  dst[16];
 };
 _Static_assert(sizeof(struct shim6_event) == 64, "shim6_event size");
+
+/* Gates, one element at index 0 of shim6_gates (user space's record). */
+struct shim6_gates {
+	__u32 flags;          /* SHIM6_GATE_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct shim6_gates) == 8, "shim6_gates size");
 
 /* Object identity, one element at index 0 of shim6_abi. */
 struct shim6_abi {

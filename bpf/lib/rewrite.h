@@ -148,13 +148,20 @@ static __always_inline void fill_first(__u8 *buf, __be16 plen, int delta, __u8 n
 static __always_inline int shim6_insert_first(struct __sk_buff *skb, __be16 plen, __u8 hop_limit,
 					      const __u8 *src, const __u8 *dst, const __u8 *hdr)
 {
-	__u8 buf[SHIM6_FIRST_LEN + SHIM6_PAYLOAD_HLEN];
+	__u8 buf[SHIM6_FIRST_LEN + SHIM6_PAYLOAD_HLEN], *p;
 	__u64 flags = skb->gso_size ? BPF_F_ADJ_ROOM_FIXED_GSO : 0;
 
 	fill_first(buf, plen, SHIM6_PAYLOAD_HLEN, SHIM6_NEXTHDR, hop_limit, src, dst);
 	__builtin_memcpy(buf + SHIM6_FIRST_LEN, hdr, SHIM6_PAYLOAD_HLEN);
 	if (bpf_skb_adjust_room(skb, SHIM6_PAYLOAD_HLEN, BPF_ADJ_ROOM_NET, flags) < 0)
 		return SHIM6_DROP_ADJUST_ROOM;
+	/* adjust_room left the headers in the (private) linear part: write them
+	 * in place, no helper. L4 checksums stay as they are (egress). */
+	p = PKT_PTR(skb, IP6_PLEN_OFF, sizeof(buf));
+	if (p) {
+		__builtin_memcpy(p, buf, sizeof(buf));
+		return 0;
+	}
 	if (bpf_skb_store_bytes(skb, IP6_PLEN_OFF, buf, sizeof(buf), 0) < 0)
 		return SHIM6_DROP_STORE;
 	return 0;

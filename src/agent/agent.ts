@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ShimHost, ContextState, type ContextAction, type ContextSnapshot, type LocalLocatorSet } from '../context/index.js';
 import { pinConfig, type PinConfig } from '../dataplane/pins.js';
 import { dataplaneDown, dataplaneUp, refreshUplinks, ROUTE_TABLE, type DataplaneState } from '../dataplane/loader.js';
-import { DataplaneMaps } from '../dataplane/maps.js';
+import { DataplaneMaps, tagSlot } from '../dataplane/maps.js';
 import { contextDel, writeContext, type HostOps } from '../dataplane/context.js';
 import * as sys from '../dataplane/sys.js';
 import * as L from '../generated/layout.js';
@@ -212,7 +212,8 @@ export class Agent {
       host: () => this.#host,
       reap: () => this.#reap,
       addresses: () => this.#addrs,
-      sockMapFd: () => this.#maps.fds.shim6_sock,
+      // Whoever asks for the socket map may write policies: egress must ask.
+      sockMapFd: () => { this.#maps.openSockPolicyGate(); return this.#maps.fds.shim6_sock; },
       held: (ct) => this.#ids.has(ct),
       prefsChanged: (ct) => {
         const s = this.#host.context({ ctLocal: ct });
@@ -568,15 +569,20 @@ export class Agent {
     }
   }
 
-  /** A data-plane id for a new context: the next one after the last handed
-   * out that neither we nor the maps hold (a map lookup per candidate, not a
-   * walk of the map: setup time must not grow with the number of contexts). */
-  #allocId(): number {
+  /** A data-plane id for a new context: the one its tag prefers when free
+   * (the data plane then finds the context of an arriving payload header in
+   * one read), else the next one after the last handed out that neither we
+   * nor the maps hold (a map lookup per candidate, not a walk of the map:
+   * setup time must not grow with the number of contexts). */
+  #allocId(ctLocal: bigint): number {
+    const free = (id: number): boolean => !this.#idsUsed.has(id) && this.#maps.ctxGet(id) === undefined;
+    const want = tagSlot(ctLocal);
+    if (want >= AGENT_ID_MIN && want <= AGENT_ID_MAX && free(want)) return want;
     const span = AGENT_ID_MAX - AGENT_ID_MIN + 1;
     for (let i = 0; i < span; i++) {
       const id = this.#nextId;
       this.#nextId = id >= AGENT_ID_MAX ? AGENT_ID_MIN : id + 1;
-      if (!this.#idsUsed.has(id) && this.#maps.ctxGet(id) === undefined) return id;
+      if (free(id)) return id;
     }
     throw new Shim6Error('SHIM6_ERR_EXISTS', 'no free data-plane context id');
   }
@@ -604,7 +610,7 @@ export class Agent {
       return;
     }
     try {
-      const id = this.#ids.get(s.ctLocal) ?? this.#allocId();
+      const id = this.#ids.get(s.ctLocal) ?? this.#allocId(s.ctLocal);
       this.#bind(s.ctLocal, id);
       const ifindex = writeContext(this.#maps, this.#st, {
         id,
@@ -684,7 +690,7 @@ export class Agent {
     const keep = new Set<bigint>();
     for (const [ct, s] of changed) {
       if (s !== null && held(s)) {
-        if (!this.#ids.has(ct)) this.#bind(ct, this.#allocId());
+        if (!this.#ids.has(ct)) this.#bind(ct, this.#allocId(ct));
         keep.add(ct);
       }
     }

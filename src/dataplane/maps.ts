@@ -29,6 +29,52 @@ export const DROP_REASONS: Record<number, string> = {
   [L.DROP_ICMP_QUOTE]: 'icmp_quote',
 };
 
+const MASK64 = (1n << 64n) - 1n;
+
+/** Home slot of (ULID pair, FII) in shim6_tx: shim6_pair_slot() in
+ *  bpf/lib/lookup.h, over the key's little-endian 64-bit words. */
+export function pairSlot(key: L.Shim6UlidKey): number {
+  const b = L.encodeShim6UlidKey(key);
+  const w = (i: number) => b.readBigUInt64LE(i * 8);
+  let h = (w(0) * L.HASH_M0) ^ (w(1) * L.HASH_M1) ^ (w(2) * L.HASH_M2) ^ (w(3) * L.HASH_M3) ^ (BigInt(key.fii >>> 0) * L.HASH_M4);
+  h &= MASK64;
+  h ^= h >> 32n;
+  h = (h * L.HASH_MIX) & MASK64;
+  return Number(h >> BigInt(64 - L.TX_SLOT_BITS));
+}
+
+/** The context id a tag prefers (SHIM6_TAG_SLOT): a context whose id is this
+ *  has its ingress record found in one read. */
+export function tagSlot(ctLocal: bigint): number {
+  return Number(ctLocal & BigInt(L.MARK_CTX_MASK)) | L.TAG_SLOT_BASE;
+}
+
+interface TxAt { slot?: number; key?: L.Shim6UlidKey; tx: L.Shim6Tx }
+
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function txKeyEq(t: L.Shim6Tx, k: L.Shim6UlidKey): boolean {
+  return t.fii === k.fii && bytesEq(t.ulidLocal, k.ulidLocal) && bytesEq(t.ulidPeer, k.ulidPeer);
+}
+
+function emptyTx(key: L.Shim6UlidKey, id: number): L.Shim6Tx {
+  const t = L.decodeShim6Tx(Buffer.alloc(L.Shim6TxLayout.size));
+  return { ...t, ulidLocal: key.ulidLocal, ulidPeer: key.ulidPeer, fii: key.fii, id };
+}
+
+/** An egress record with the context's current fields; key, overflow and
+ *  counters as in t. */
+function txFromCtx(t: L.Shim6Tx, id: number, ctx: L.Shim6Ctx): L.Shim6Tx {
+  return { ...t, id, flags: (ctx.flags & ~L.CTX_F_SOCK_POLICY) | (t.flags & L.CTX_F_SOCK_POLICY), ifindex: ctx.ifindex, ctPeer: ctx.ctPeer, lpLocal: ctx.lpLocal, lpPeer: ctx.lpPeer };
+}
+
+function inlineIndex(set: Uint8Array, n: number, addr: Uint8Array): number {
+  for (let i = 0; i < n; i++) if (bytesEq(set.subarray(i * 16, i * 16 + 16), addr)) return i;
+  return -1;
+}
+
 /** The pinned maps of one data plane, opened by fd. close() releases them. */
 export class DataplaneMaps {
   readonly fds: MapFds;
@@ -73,37 +119,146 @@ export class DataplaneMaps {
   }
 
   // ---- contexts ----
+  // shim6_ctx holds the context as user space wrote it; the programs' fast
+  // paths read copies of it (bpf/shim6_types.h): the egress record of its
+  // (ULID pair, FII) in shim6_tx / shim6_ulid, written by ulidPut, and its
+  // ingress record shim6_rx[id], whose inline locator sets locPut/locDel keep.
+  // ctxPut refreshes both. The copies also hold the data plane's counters and
+  // stamps, which every rewrite here carries over (read, then write: a packet
+  // counted in between is lost, and a packet may see a record half-written,
+  // e.g. the new locator pair with the old uplink: at worst it is dropped).
   ctxGet(id: number): L.Shim6Ctx | undefined {
     const v = native().mapLookup(this.fds.shim6_ctx, u32(id));
     return v ? L.decodeShim6Ctx(v) : undefined;
   }
   ctxPut(id: number, ctx: L.Shim6Ctx): void {
     native().mapUpdate(this.fds.shim6_ctx, u32(id), L.encodeShim6Ctx(ctx));
+    const rx = this.rxGet(id);
+    this.rxPut(id, { ...rx, id, ctLocal: ctx.ctLocal, flags: ctx.flags, ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer });
+    const at = this.txFind({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
+    if (at && at.tx.id === id) this.txWrite(at, txFromCtx(at.tx, id, ctx));
   }
   ctxDel(id: number): boolean {
+    this.rxPut(id, L.decodeShim6Rx(Buffer.alloc(L.Shim6RxLayout.size)));
     return native().mapDelete(this.fds.shim6_ctx, u32(id));
   }
   ctxIds(): number[] {
     return native().mapKeys(this.fds.shim6_ctx).map((k) => k.readUInt32LE(0)).sort((a, b) => a - b);
   }
 
+  // ---- fast-path records ----
+  /** The ingress record of context id (all zero when unused). */
+  rxGet(id: number): L.Shim6Rx {
+    const v = native().mapLookup(this.fds.shim6_rx, u32(id));
+    return L.decodeShim6Rx(v ?? Buffer.alloc(L.Shim6RxLayout.size));
+  }
+  private rxPut(id: number, rx: L.Shim6Rx): void {
+    native().mapUpdate(this.fds.shim6_rx, u32(id), L.encodeShim6Rx(rx));
+  }
+  /** Where the egress record of key is: its home slot, or the overflow hash. */
+  private txFind(key: L.Shim6UlidKey): TxAt | undefined {
+    const n = native();
+    const slot = pairSlot(key);
+    const home = L.decodeShim6Tx(n.mapLookup(this.fds.shim6_tx, u32(slot)) ?? Buffer.alloc(L.Shim6TxLayout.size));
+    if (home.id !== 0 && txKeyEq(home, key)) return { slot, tx: home };
+    if (home.overflow === 0) return undefined;
+    const v = n.mapLookup(this.fds.shim6_ulid, L.encodeShim6UlidKey(key));
+    return v ? { key, tx: L.decodeShim6Tx(v) } : undefined;
+  }
+  private txWrite(at: TxAt, tx: L.Shim6Tx): void {
+    if (at.slot !== undefined) native().mapUpdate(this.fds.shim6_tx, u32(at.slot), L.encodeShim6Tx(tx));
+    else native().mapUpdate(this.fds.shim6_ulid, L.encodeShim6UlidKey(at.key!), L.encodeShim6Tx(tx));
+  }
+  private txHome(slot: number): L.Shim6Tx {
+    return L.decodeShim6Tx(native().mapLookup(this.fds.shim6_tx, u32(slot)) ?? Buffer.alloc(L.Shim6TxLayout.size));
+  }
+
+  // ---- gates ----
+  /** SHIM6_GATE_* user space opened (shim6_gates). */
+  gates(): number {
+    const v = native().mapLookup(this.fds.shim6_gates, u32(0));
+    return v ? L.decodeShim6Gates(v).flags : 0;
+  }
+  /**
+   * Socket policies are about to be written: from now on egress asks a
+   * socket's storage for every packet (SHIM6_CTX_F_SOCK_POLICY in every
+   * egress record, present and future). Until then it skips that lookup.
+   * Once open, stays open for the life of the pinned maps.
+   */
+  openSockPolicyGate(): void {
+    const g = this.gates();
+    if (g & L.GATE_SOCK_POLICY) return;
+    const n = native();
+    n.mapUpdate(this.fds.shim6_gates, u32(0), L.encodeShim6Gates({ flags: g | L.GATE_SOCK_POLICY, pad: 0 }));
+    const mark = (v: Buffer | null): Buffer | undefined => {
+      if (!v) return undefined;
+      const t = L.decodeShim6Tx(v);
+      return t.id === 0 ? undefined : L.encodeShim6Tx({ ...t, flags: t.flags | L.CTX_F_SOCK_POLICY });
+    };
+    for (let slot = 0; slot < L.TX_SLOTS; slot++) {
+      const v = mark(n.mapLookup(this.fds.shim6_tx, u32(slot)));
+      if (v) n.mapUpdate(this.fds.shim6_tx, u32(slot), v);
+    }
+    for (const k of n.mapKeys(this.fds.shim6_ulid)) {
+      const v = mark(n.mapLookup(this.fds.shim6_ulid, k));
+      if (v) n.mapUpdate(this.fds.shim6_ulid, k, v);
+    }
+  }
+
   // ---- indexes ----
+  /** Route (ULID pair, FII) to context id: writes its egress record. */
   ulidPut(key: L.Shim6UlidKey, id: number): void {
-    native().mapUpdate(this.fds.shim6_ulid, L.encodeShim6UlidKey(key), u32(id));
+    const ctx = this.ctxGet(id);
+    const at = this.txFind(key);
+    if (at) {
+      this.txWrite(at, ctx ? txFromCtx(at.tx, id, ctx) : { ...at.tx, id });
+      return;
+    }
+    const fresh = { ...emptyTx(key, id), flags: this.gates() & L.GATE_SOCK_POLICY ? L.CTX_F_SOCK_POLICY : 0 };
+    const rec = ctx ? txFromCtx(fresh, id, ctx) : fresh;
+    const slot = pairSlot(key);
+    const home = this.txHome(slot);
+    if (home.id === 0) {
+      this.txWrite({ slot, tx: home }, { ...rec, overflow: home.overflow });
+      return;
+    }
+    native().mapUpdate(this.fds.shim6_ulid, L.encodeShim6UlidKey(key), L.encodeShim6Tx(rec));
+    this.txWrite({ slot, tx: home }, { ...home, overflow: home.overflow + 1 });
   }
   ulidGet(key: L.Shim6UlidKey): number | undefined {
-    return native().mapLookup(this.fds.shim6_ulid, L.encodeShim6UlidKey(key))?.readUInt32LE(0);
+    return this.txFind(key)?.tx.id;
   }
   ulidDel(key: L.Shim6UlidKey): boolean {
-    return native().mapDelete(this.fds.shim6_ulid, L.encodeShim6UlidKey(key));
+    const at = this.txFind(key);
+    if (!at) return false;
+    const slot = pairSlot(key);
+    if (at.slot !== undefined) {
+      this.txWrite(at, { ...emptyTx({ ulidLocal: new Uint8Array(16), ulidPeer: new Uint8Array(16), fii: 0 }, 0), overflow: at.tx.overflow });
+    } else {
+      native().mapDelete(this.fds.shim6_ulid, L.encodeShim6UlidKey(key));
+      const home = this.txHome(slot);
+      this.txWrite({ slot, tx: home }, { ...home, overflow: Math.max(0, home.overflow - 1) });
+    }
+    return true;
   }
+  /** CT(local) names context id (shim6_tag, and the ingress record's tag). */
   tagPut(ctLocal: bigint, id: number): void {
     native().mapUpdate(this.fds.shim6_tag, u64(ctLocal), u32(id));
+    const rx = this.rxGet(id);
+    if (rx.id !== id || rx.ctLocal !== ctLocal) this.rxPut(id, { ...rx, id, ctLocal });
   }
   tagDel(ctLocal: bigint): boolean {
-    return native().mapDelete(this.fds.shim6_tag, u64(ctLocal));
+    const id = this.tagGet(ctLocal);
+    if (id === undefined) return false;
+    native().mapDelete(this.fds.shim6_tag, u64(ctLocal));
+    const rx = this.rxGet(id);
+    if (rx.ctLocal === ctLocal) this.rxPut(id, { ...rx, ctLocal: 0n });
+    return true;
   }
   tagGet(ctLocal: bigint): number | undefined {
+    const direct = tagSlot(ctLocal);
+    const rx = this.rxGet(direct);
+    if (rx.id === direct && rx.ctLocal === ctLocal) return direct;
     return native().mapLookup(this.fds.shim6_tag, u64(ctLocal))?.readUInt32LE(0);
   }
   ptagPut(ctPeer: bigint, id: number): void {
@@ -114,11 +269,38 @@ export class DataplaneMaps {
   }
 
   // ---- locator sets ----
+  // shim6_loc holds every locator; the first RX_LOCS of each side are also
+  // inline in the ingress record, and `more` sends the data plane to
+  // shim6_loc for the others.
   locPut(key: L.Shim6LocKey, loc: L.Shim6Locator): void {
     native().mapUpdate(this.fds.shim6_loc, L.encodeShim6LocKey(key), L.encodeShim6Locator(loc));
+    const rx = this.rxGet(key.ctxId);
+    const local = key.side === L.SIDE_LOCAL;
+    const set = Buffer.from(local ? rx.lsLocal : rx.lsPeer);
+    const n = local ? rx.nLocal : rx.nPeer;
+    if (inlineIndex(set, n, key.addr) >= 0) return;
+    const upd: L.Shim6Rx = { ...rx, id: key.ctxId };
+    if (n < L.RX_LOCS) {
+      set.set(key.addr, n * 16);
+      if (local) { upd.lsLocal = set; upd.nLocal = n + 1; } else { upd.lsPeer = set; upd.nPeer = n + 1; }
+    } else {
+      upd.more = rx.more | (local ? L.RX_MORE_LOCAL : L.RX_MORE_PEER);
+    }
+    this.rxPut(key.ctxId, upd);
   }
   locDel(key: L.Shim6LocKey): boolean {
-    return native().mapDelete(this.fds.shim6_loc, L.encodeShim6LocKey(key));
+    const had = native().mapDelete(this.fds.shim6_loc, L.encodeShim6LocKey(key));
+    const rx = this.rxGet(key.ctxId);
+    const local = key.side === L.SIDE_LOCAL;
+    const set = Buffer.from(local ? rx.lsLocal : rx.lsPeer);
+    const n = local ? rx.nLocal : rx.nPeer;
+    const i = inlineIndex(set, n, key.addr);
+    if (i >= 0) {
+      set.copy(set, i * 16, (i + 1) * 16, n * 16);
+      set.fill(0, (n - 1) * 16, n * 16);
+      this.rxPut(key.ctxId, local ? { ...rx, lsLocal: set, nLocal: n - 1 } : { ...rx, lsPeer: set, nPeer: n - 1 });
+    }
+    return had;
   }
   locs(ctxId?: number): Array<{ key: L.Shim6LocKey; loc: L.Shim6Locator }> {
     const n = native();
@@ -153,24 +335,31 @@ export class DataplaneMaps {
   }
 
   // ---- counters ----
-  /** Per-context counters summed over CPUs; stamps are the latest of any CPU. */
+  /** Per-context counters: sent (egress record), received with a payload
+   *  header (ingress record) and unmodified on the ULIDs (egress record). */
   stats(id: number): CtxStats {
-    const v = native().mapLookup(this.fds.shim6_stats, u32(id));
     const s: CtxStats = { txPackets: 0n, txBytes: 0n, rxPackets: 0n, rxBytes: 0n, lastTxNs: 0n, lastRxNs: 0n };
-    if (!v) return s;
-    const stride = Math.ceil(L.Shim6CtxStatsLayout.size / 8) * 8;
-    for (let c = 0; c < this.ncpu; c++) {
-      const d = L.decodeShim6CtxStats(v, c * stride);
-      s.txPackets += d.txPackets; s.txBytes += d.txBytes;
-      s.rxPackets += d.rxPackets; s.rxBytes += d.rxBytes;
-      if (d.lastTxNs > s.lastTxNs) s.lastTxNs = d.lastTxNs;
-      if (d.lastRxNs > s.lastRxNs) s.lastRxNs = d.lastRxNs;
+    const rx = this.rxGet(id);
+    if (rx.id === id) {
+      s.rxPackets += rx.rxPackets; s.rxBytes += rx.rxBytes; s.lastRxNs = rx.lastRxNs;
+    }
+    const ctx = this.ctxGet(id);
+    const at = ctx && this.txFind({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
+    if (at && at.tx.id === id) {
+      const t = at.tx;
+      s.txPackets = t.txPackets; s.txBytes = t.txBytes; s.lastTxNs = t.lastTxNs;
+      s.rxPackets += t.rxPackets; s.rxBytes += t.rxBytes;
+      if (t.lastRxNs > s.lastRxNs) s.lastRxNs = t.lastRxNs;
     }
     return s;
   }
   statsReset(id: number): void {
-    const stride = Math.ceil(L.Shim6CtxStatsLayout.size / 8) * 8;
-    native().mapUpdate(this.fds.shim6_stats, u32(id), Buffer.alloc(stride * this.ncpu));
+    const zero = { txPackets: 0n, txBytes: 0n, lastTxNs: 0n, lastTxJiffies: 0n, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n };
+    const rx = this.rxGet(id);
+    if (rx.id === id) this.rxPut(id, { ...rx, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n });
+    const ctx = this.ctxGet(id);
+    const at = ctx && this.txFind({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
+    if (at && at.tx.id === id) this.txWrite(at, { ...at.tx, ...zero });
   }
 
   /** Event counters (GSO self-test), summed over CPUs. */

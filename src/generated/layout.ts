@@ -5,7 +5,7 @@
 
 // ---- constants (bpf/shim6_consts.h) ----
 export const ABI_MAGIC = 0x53484936;
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 export const CNT_GSO_HEAD = 2;
 export const CNT_GSO_LOOP_IN = 1;
 export const CNT_GSO_LOOP_OUT = 0;
@@ -16,6 +16,7 @@ export const CNT_TCP_RTO = 5;
 export const CNT_TCP_UNBOUND = 6;
 export const CTX_F_ACTIVE = 1;
 export const CTX_F_INBOUND = 2;
+export const CTX_F_SOCK_POLICY = 4;
 export const CT_MASK = 0x7fffffffffff;
 export const DROP_ADJUST_ROOM = 5;
 export const DROP_BAD_HLEN = 8;
@@ -34,8 +35,15 @@ export const EV_BAD_LOCATOR = 3;
 export const EV_NO_CONTEXT = 1;
 export const EV_TCP_RTO = 4;
 export const EV_UNKNOWN_TAG = 2;
+export const GATE_SOCK_POLICY = 1;
 export const GSO_HEAD = 1;
 export const GSO_SEGMENT = 0;
+export const HASH_M0 = 0x9e3779b97f4a7c15n;
+export const HASH_M1 = 0xc2b2ae3d27d4eb4fn;
+export const HASH_M2 = 0x165667b19e3779f9n;
+export const HASH_M3 = 0xd6e8feb86659fd93n;
+export const HASH_M4 = 0xff51afd7ed558ccdn;
+export const HASH_MIX = 0xbf58476d1ce4e5b9n;
 export const LOC_F_VERIFIED = 1;
 export const MARK_CTX_MASK = 0xffff;
 export const MARK_INSERT = 0x80000;
@@ -49,17 +57,23 @@ export const MAX_UPLINKS = 64;
 export const NEXTHDR = 140;
 export const PAYLOAD_HLEN = 8;
 export const RINGBUF_BYTES = 0x40000;
+export const RX_LOCS = 4;
+export const RX_MORE_LOCAL = 1;
+export const RX_MORE_PEER = 2;
 export const SIDE_LOCAL = 0;
 export const SIDE_PEER = 1;
 export const SOCK_F_DONTSHIM = 1;
 export const SOCK_F_PIN_LOCAL = 2;
 export const SOCK_F_PIN_PEER = 4;
+export const TAG_SLOT_BASE = 0x4000;
 export const TCP_RTO_BOUNDED_DEFAULT = 7;
 export const TCP_RTO_HOLD_NS = 0xbebc200;
 export const TCP_RTO_MAX_MS_DEFAULT = 0x3e8;
+export const TX_SLOTS = 0x10000;
+export const TX_SLOT_BITS = 16;
 
 // ---- programs and maps (BTF) ----
-export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_ingress","shim6_peer_in","shim6_sockops"] as const;
+export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_floor_insert","shim6_floor_read","shim6_floor_redirect","shim6_floor_strip","shim6_ingress","shim6_peer_in","shim6_sockops"] as const;
 export type ProgramName = (typeof PROGRAMS)[number];
 export const MAPS = {
   shim6_abi: { type: 2, maxEntries: 1, key: "INT:4", value: "shim6_abi" },
@@ -67,14 +81,16 @@ export const MAPS = {
   shim6_ctx: { type: 1, maxEntries: 65536, key: "INT:4", value: "shim6_ctx" },
   shim6_drops: { type: 6, maxEntries: 16, key: "INT:4", value: "INT:8" },
   shim6_events: { type: 27, maxEntries: 262144, key: null, value: null },
+  shim6_gates: { type: 2, maxEntries: 1, key: "INT:4", value: "shim6_gates" },
   shim6_loc: { type: 1, maxEntries: 524288, key: "shim6_loc_key", value: "shim6_locator" },
   shim6_ptag: { type: 1, maxEntries: 65536, key: "INT:8", value: "INT:4" },
+  shim6_rx: { type: 2, maxEntries: 65536, key: "INT:4", value: "shim6_rx" },
   shim6_seen: { type: 9, maxEntries: 16384, key: "shim6_ulid_key", value: "INT:8" },
   shim6_sock: { type: 24, maxEntries: 0, key: "INT:4", value: "shim6_sock_policy" },
-  shim6_stats: { type: 6, maxEntries: 65536, key: "INT:4", value: "shim6_ctx_stats" },
   shim6_tag: { type: 1, maxEntries: 65536, key: "INT:8", value: "INT:4" },
   shim6_tcp_seen: { type: 9, maxEntries: 16384, key: "shim6_ulid_key", value: "INT:8" },
-  shim6_ulid: { type: 1, maxEntries: 65536, key: "shim6_ulid_key", value: "INT:4" },
+  shim6_tx: { type: 2, maxEntries: 65536, key: "INT:4", value: "shim6_tx" },
+  shim6_ulid: { type: 1, maxEntries: 65536, key: "shim6_ulid_key", value: "shim6_tx" },
   shim6_uplink: { type: 1, maxEntries: 1024, key: "shim6_addr_key", value: "shim6_uplink" },
 } as const;
 export type MapName = keyof typeof MAPS;
@@ -190,48 +206,6 @@ export function decodeShim6Ctx(buf: Uint8Array, off = 0): Shim6Ctx {
   };
 }
 
-export interface Shim6CtxStats {
-  txPackets: bigint;
-  txBytes: bigint;
-  rxPackets: bigint;
-  rxBytes: bigint;
-  lastTxNs: bigint;
-  lastRxNs: bigint;
-}
-export const Shim6CtxStatsLayout: StructLayout = {
-  name: "shim6_ctx_stats",
-  size: 48,
-  fields: {
-    txPackets: { offset: 0, size: 8, kind: "u64" },
-    txBytes: { offset: 8, size: 8, kind: "u64" },
-    rxPackets: { offset: 16, size: 8, kind: "u64" },
-    rxBytes: { offset: 24, size: 8, kind: "u64" },
-    lastTxNs: { offset: 32, size: 8, kind: "u64" },
-    lastRxNs: { offset: 40, size: 8, kind: "u64" },
-  },
-};
-export function encodeShim6CtxStats(v: Shim6CtxStats, buf: Buffer = Buffer.alloc(48), off = 0): Buffer {
-  buf.writeBigUInt64LE(v.txPackets, off + 0);
-  buf.writeBigUInt64LE(v.txBytes, off + 8);
-  buf.writeBigUInt64LE(v.rxPackets, off + 16);
-  buf.writeBigUInt64LE(v.rxBytes, off + 24);
-  buf.writeBigUInt64LE(v.lastTxNs, off + 32);
-  buf.writeBigUInt64LE(v.lastRxNs, off + 40);
-  return buf;
-}
-export function decodeShim6CtxStats(buf: Uint8Array, off = 0): Shim6CtxStats {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < off + 48) throw new RangeError("shim6_ctx_stats: need 48 bytes");
-  return {
-    txPackets: b.readBigUInt64LE(off + 0),
-    txBytes: b.readBigUInt64LE(off + 8),
-    rxPackets: b.readBigUInt64LE(off + 16),
-    rxBytes: b.readBigUInt64LE(off + 24),
-    lastTxNs: b.readBigUInt64LE(off + 32),
-    lastRxNs: b.readBigUInt64LE(off + 40),
-  };
-}
-
 export interface Shim6Event {
   type: number;
   ifindex: number;
@@ -275,6 +249,32 @@ export function decodeShim6Event(buf: Uint8Array, off = 0): Shim6Event {
     cookie: b.readBigUInt64LE(off + 24),
     src: Uint8Array.prototype.slice.call(b, off + 32, off + 48),
     dst: Uint8Array.prototype.slice.call(b, off + 48, off + 64),
+  };
+}
+
+export interface Shim6Gates {
+  flags: number;
+  pad: number;
+}
+export const Shim6GatesLayout: StructLayout = {
+  name: "shim6_gates",
+  size: 8,
+  fields: {
+    flags: { offset: 0, size: 4, kind: "u32" },
+    pad: { offset: 4, size: 4, kind: "u32" },
+  },
+};
+export function encodeShim6Gates(v: Shim6Gates, buf: Buffer = Buffer.alloc(8), off = 0): Buffer {
+  buf.writeUInt32LE(v.flags >>> 0, off + 0);
+  buf.writeUInt32LE(v.pad >>> 0, off + 4);
+  return buf;
+}
+export function decodeShim6Gates(buf: Uint8Array, off = 0): Shim6Gates {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < off + 8) throw new RangeError("shim6_gates: need 8 bytes");
+  return {
+    flags: b.readUInt32LE(off + 0),
+    pad: b.readUInt32LE(off + 4),
   };
 }
 
@@ -334,6 +334,92 @@ export function decodeShim6Locator(buf: Uint8Array, off = 0): Shim6Locator {
   };
 }
 
+export interface Shim6Rx {
+  ctLocal: bigint;
+  id: number;
+  flags: number;
+  nLocal: number;
+  nPeer: number;
+  more: number;
+  pad0: Uint8Array;
+  rxPackets: bigint;
+  rxBytes: bigint;
+  lastRxNs: bigint;
+  lastRxJiffies: bigint;
+  pad1: bigint;
+  ulidLocal: Uint8Array;
+  ulidPeer: Uint8Array;
+  lsPeer: Uint8Array;
+  lsLocal: Uint8Array;
+  pad2: Uint8Array;
+}
+export const Shim6RxLayout: StructLayout = {
+  name: "shim6_rx",
+  size: 256,
+  fields: {
+    ctLocal: { offset: 0, size: 8, kind: "u64" },
+    id: { offset: 8, size: 4, kind: "u32" },
+    flags: { offset: 12, size: 4, kind: "u32" },
+    nLocal: { offset: 16, size: 1, kind: "u8" },
+    nPeer: { offset: 17, size: 1, kind: "u8" },
+    more: { offset: 18, size: 1, kind: "u8" },
+    pad0: { offset: 19, size: 5, kind: "bytes" },
+    rxPackets: { offset: 24, size: 8, kind: "u64" },
+    rxBytes: { offset: 32, size: 8, kind: "u64" },
+    lastRxNs: { offset: 40, size: 8, kind: "u64" },
+    lastRxJiffies: { offset: 48, size: 8, kind: "u64" },
+    pad1: { offset: 56, size: 8, kind: "u64" },
+    ulidLocal: { offset: 64, size: 16, kind: "bytes" },
+    ulidPeer: { offset: 80, size: 16, kind: "bytes" },
+    lsPeer: { offset: 96, size: 64, kind: "bytes" },
+    lsLocal: { offset: 160, size: 64, kind: "bytes" },
+    pad2: { offset: 224, size: 32, kind: "bytes" },
+  },
+};
+export function encodeShim6Rx(v: Shim6Rx, buf: Buffer = Buffer.alloc(256), off = 0): Buffer {
+  buf.writeBigUInt64LE(v.ctLocal, off + 0);
+  buf.writeUInt32LE(v.id >>> 0, off + 8);
+  buf.writeUInt32LE(v.flags >>> 0, off + 12);
+  buf.writeUInt8(v.nLocal, off + 16);
+  buf.writeUInt8(v.nPeer, off + 17);
+  buf.writeUInt8(v.more, off + 18);
+  copyBytes(buf, off + 19, v.pad0, 5, "shim6_rx.pad0");
+  buf.writeBigUInt64LE(v.rxPackets, off + 24);
+  buf.writeBigUInt64LE(v.rxBytes, off + 32);
+  buf.writeBigUInt64LE(v.lastRxNs, off + 40);
+  buf.writeBigUInt64LE(v.lastRxJiffies, off + 48);
+  buf.writeBigUInt64LE(v.pad1, off + 56);
+  copyBytes(buf, off + 64, v.ulidLocal, 16, "shim6_rx.ulid_local");
+  copyBytes(buf, off + 80, v.ulidPeer, 16, "shim6_rx.ulid_peer");
+  copyBytes(buf, off + 96, v.lsPeer, 64, "shim6_rx.ls_peer");
+  copyBytes(buf, off + 160, v.lsLocal, 64, "shim6_rx.ls_local");
+  copyBytes(buf, off + 224, v.pad2, 32, "shim6_rx.pad2");
+  return buf;
+}
+export function decodeShim6Rx(buf: Uint8Array, off = 0): Shim6Rx {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < off + 256) throw new RangeError("shim6_rx: need 256 bytes");
+  return {
+    ctLocal: b.readBigUInt64LE(off + 0),
+    id: b.readUInt32LE(off + 8),
+    flags: b.readUInt32LE(off + 12),
+    nLocal: b.readUInt8(off + 16),
+    nPeer: b.readUInt8(off + 17),
+    more: b.readUInt8(off + 18),
+    pad0: Uint8Array.prototype.slice.call(b, off + 19, off + 24),
+    rxPackets: b.readBigUInt64LE(off + 24),
+    rxBytes: b.readBigUInt64LE(off + 32),
+    lastRxNs: b.readBigUInt64LE(off + 40),
+    lastRxJiffies: b.readBigUInt64LE(off + 48),
+    pad1: b.readBigUInt64LE(off + 56),
+    ulidLocal: Uint8Array.prototype.slice.call(b, off + 64, off + 80),
+    ulidPeer: Uint8Array.prototype.slice.call(b, off + 80, off + 96),
+    lsPeer: Uint8Array.prototype.slice.call(b, off + 96, off + 160),
+    lsLocal: Uint8Array.prototype.slice.call(b, off + 160, off + 224),
+    pad2: Uint8Array.prototype.slice.call(b, off + 224, off + 256),
+  };
+}
+
 export interface Shim6SockPolicy {
   flags: number;
   fii: number;
@@ -365,6 +451,104 @@ export function decodeShim6SockPolicy(buf: Uint8Array, off = 0): Shim6SockPolicy
     fii: b.readUInt32LE(off + 4),
     lpLocal: Uint8Array.prototype.slice.call(b, off + 8, off + 24),
     lpPeer: Uint8Array.prototype.slice.call(b, off + 24, off + 40),
+  };
+}
+
+export interface Shim6Tx {
+  ulidLocal: Uint8Array;
+  ulidPeer: Uint8Array;
+  fii: number;
+  id: number;
+  flags: number;
+  ifindex: number;
+  ctPeer: bigint;
+  overflow: number;
+  pad0: number;
+  lpLocal: Uint8Array;
+  lpPeer: Uint8Array;
+  txPackets: bigint;
+  txBytes: bigint;
+  lastTxNs: bigint;
+  lastTxJiffies: bigint;
+  rxPackets: bigint;
+  rxBytes: bigint;
+  lastRxNs: bigint;
+  lastRxJiffies: bigint;
+  pad1: Uint8Array;
+}
+export const Shim6TxLayout: StructLayout = {
+  name: "shim6_tx",
+  size: 256,
+  fields: {
+    ulidLocal: { offset: 0, size: 16, kind: "bytes" },
+    ulidPeer: { offset: 16, size: 16, kind: "bytes" },
+    fii: { offset: 32, size: 4, kind: "u32" },
+    id: { offset: 36, size: 4, kind: "u32" },
+    flags: { offset: 40, size: 4, kind: "u32" },
+    ifindex: { offset: 44, size: 4, kind: "u32" },
+    ctPeer: { offset: 48, size: 8, kind: "u64" },
+    overflow: { offset: 56, size: 4, kind: "u32" },
+    pad0: { offset: 60, size: 4, kind: "u32" },
+    lpLocal: { offset: 64, size: 16, kind: "bytes" },
+    lpPeer: { offset: 80, size: 16, kind: "bytes" },
+    txPackets: { offset: 96, size: 8, kind: "u64" },
+    txBytes: { offset: 104, size: 8, kind: "u64" },
+    lastTxNs: { offset: 112, size: 8, kind: "u64" },
+    lastTxJiffies: { offset: 120, size: 8, kind: "u64" },
+    rxPackets: { offset: 128, size: 8, kind: "u64" },
+    rxBytes: { offset: 136, size: 8, kind: "u64" },
+    lastRxNs: { offset: 144, size: 8, kind: "u64" },
+    lastRxJiffies: { offset: 152, size: 8, kind: "u64" },
+    pad1: { offset: 160, size: 96, kind: "bytes" },
+  },
+};
+export function encodeShim6Tx(v: Shim6Tx, buf: Buffer = Buffer.alloc(256), off = 0): Buffer {
+  copyBytes(buf, off + 0, v.ulidLocal, 16, "shim6_tx.ulid_local");
+  copyBytes(buf, off + 16, v.ulidPeer, 16, "shim6_tx.ulid_peer");
+  buf.writeUInt32LE(v.fii >>> 0, off + 32);
+  buf.writeUInt32LE(v.id >>> 0, off + 36);
+  buf.writeUInt32LE(v.flags >>> 0, off + 40);
+  buf.writeUInt32LE(v.ifindex >>> 0, off + 44);
+  buf.writeBigUInt64LE(v.ctPeer, off + 48);
+  buf.writeUInt32LE(v.overflow >>> 0, off + 56);
+  buf.writeUInt32LE(v.pad0 >>> 0, off + 60);
+  copyBytes(buf, off + 64, v.lpLocal, 16, "shim6_tx.lp_local");
+  copyBytes(buf, off + 80, v.lpPeer, 16, "shim6_tx.lp_peer");
+  buf.writeBigUInt64LE(v.txPackets, off + 96);
+  buf.writeBigUInt64LE(v.txBytes, off + 104);
+  buf.writeBigUInt64LE(v.lastTxNs, off + 112);
+  buf.writeBigUInt64LE(v.lastTxJiffies, off + 120);
+  buf.writeBigUInt64LE(v.rxPackets, off + 128);
+  buf.writeBigUInt64LE(v.rxBytes, off + 136);
+  buf.writeBigUInt64LE(v.lastRxNs, off + 144);
+  buf.writeBigUInt64LE(v.lastRxJiffies, off + 152);
+  copyBytes(buf, off + 160, v.pad1, 96, "shim6_tx.pad1");
+  return buf;
+}
+export function decodeShim6Tx(buf: Uint8Array, off = 0): Shim6Tx {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < off + 256) throw new RangeError("shim6_tx: need 256 bytes");
+  return {
+    ulidLocal: Uint8Array.prototype.slice.call(b, off + 0, off + 16),
+    ulidPeer: Uint8Array.prototype.slice.call(b, off + 16, off + 32),
+    fii: b.readUInt32LE(off + 32),
+    id: b.readUInt32LE(off + 36),
+    flags: b.readUInt32LE(off + 40),
+    ifindex: b.readUInt32LE(off + 44),
+    ctPeer: b.readBigUInt64LE(off + 48),
+    overflow: b.readUInt32LE(off + 56),
+    pad0: b.readUInt32LE(off + 60),
+    lpLocal: Uint8Array.prototype.slice.call(b, off + 64, off + 80),
+    lpPeer: Uint8Array.prototype.slice.call(b, off + 80, off + 96),
+    txPackets: b.readBigUInt64LE(off + 96),
+    txBytes: b.readBigUInt64LE(off + 104),
+    lastTxNs: b.readBigUInt64LE(off + 112),
+    lastTxJiffies: b.readBigUInt64LE(off + 120),
+    rxPackets: b.readBigUInt64LE(off + 128),
+    rxBytes: b.readBigUInt64LE(off + 136),
+    lastRxNs: b.readBigUInt64LE(off + 144),
+    lastRxJiffies: b.readBigUInt64LE(off + 152),
+    pad1: Uint8Array.prototype.slice.call(b, off + 160, off + 256),
   };
 }
 
@@ -429,11 +613,13 @@ export const LAYOUTS: Readonly<Record<string, StructLayout>> = {
   shim6_abi: Shim6AbiLayout,
   shim6_addr_key: Shim6AddrKeyLayout,
   shim6_ctx: Shim6CtxLayout,
-  shim6_ctx_stats: Shim6CtxStatsLayout,
   shim6_event: Shim6EventLayout,
+  shim6_gates: Shim6GatesLayout,
   shim6_loc_key: Shim6LocKeyLayout,
   shim6_locator: Shim6LocatorLayout,
+  shim6_rx: Shim6RxLayout,
   shim6_sock_policy: Shim6SockPolicyLayout,
+  shim6_tx: Shim6TxLayout,
   shim6_ulid_key: Shim6UlidKeyLayout,
   shim6_uplink: Shim6UplinkLayout,
 };

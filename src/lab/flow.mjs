@@ -38,10 +38,17 @@ function ipv6Bytes(text) {
 
 // --policy FLAGS --addon build/shim6.node --bpffs DIR [--lp-local A --lp-peer A]:
 // write this socket's shim6_sock_policy (socket-local storage, keyed by fd),
-// as the SOL_SHIM API server will.
+// as the SOL_SHIM API server does: first open the data plane's socket-policy
+// gate (until then egress does not ask sockets for a policy).
+const pinDir = () => path.join(opt.bpffs, 'shim6', `net-${fs.statSync('/proc/self/ns/net').ino}`);
+async function openPolicyGate() {
+  const { DataplaneMaps } = await import(new URL('../../dist/src/dataplane/maps.js', import.meta.url).href);
+  const m = DataplaneMaps.open(pinDir());
+  try { m.openSockPolicyGate(); } finally { m.close(); }
+}
 function applyPolicy(sock) {
   const n = createRequire(import.meta.url)(opt.addon);
-  const pin = path.join(opt.bpffs, 'shim6', `net-${fs.statSync('/proc/self/ns/net').ino}`, 'shim6_sock');
+  const pin = path.join(pinDir(), 'shim6_sock');
   const mapFd = n.objGet(pin);
   const v = Buffer.alloc(40);
   v.writeUInt32LE(Number(opt.policy), 0);
@@ -80,6 +87,7 @@ if (mode === 'tcp-sink') {
 } else if (mode === 'tcp-send') {
   const total = num('bytes');
   const seed = opt.seed ?? 'shim6';
+  if (opt.policy) await openPolicyGate();
   const s = net.connect({ host: opt.to, port: num('port'), localAddress: opt.from });
   const h = crypto.createHash('sha256');
   const base = block(seed, 0);

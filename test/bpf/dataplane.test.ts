@@ -6,6 +6,7 @@ import { BpfFixture, TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT } from '../support/
 import { buildPacket, diffPackets, l4ChecksumOk, NH, PacketSpec, L4, Ext } from '../support/packet.js';
 import { ADDR } from '../../src/lab/topology.js';
 import { parseIPv6 } from '../../src/dataplane/addr.js';
+import { pairSlot, tagSlot } from '../../src/dataplane/maps.js';
 import { native } from '../../src/native.js';
 import * as L from '../../src/generated/layout.js';
 
@@ -339,5 +340,105 @@ describe('per-context traffic facts', () => {
     for (const id of [1, 2, 3]) fx.maps.statsReset(id);
     fx.run(fx.progs.head.shim6_ingress, buildPacket({ src: C2, dst: B1, l4: tcp }));
     for (const id of [1, 2, 3]) expect(fx.maps.stats(id).rxPackets).toBe(0n);
+  });
+});
+
+// The fast-path records (bpf/shim6_types.h: shim6_tx at the pair's home
+// slot, shim6_rx by id with inline locator sets): the cases the common path
+// does not exercise.
+describe('fast-path records', () => {
+  const E1 = '2001:db8:1:e::1';
+  /** A peer ULID whose (A1, peer, 0) shares the home slot of (A1, E1, 0). */
+  function collidingPeer(): string {
+    const home = pairSlot({ ulidLocal: parseIPv6(A1), ulidPeer: parseIPv6(E1), fii: 0 });
+    for (let i = 2; i < 1 << 22; i++) {
+      const p = `2001:db8:1:e::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
+      if (pairSlot({ ulidLocal: parseIPv6(A1), ulidPeer: parseIPv6(p), fii: 0 }) === home) return p;
+    }
+    throw new Error('no colliding pair found');
+  }
+
+  it('a pair whose home slot another pair holds lives in shim6_ulid and is found there', () => {
+    const m = fx.maps, a = parseIPv6;
+    const E2 = collidingPeer();
+    const base = { fii: 0, pad: 0, ifindex: 1, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND, lpLocal: a(A2), ctLocal: 0xe1n };
+    m.ctxPut(11, { ...base, ulidLocal: a(A1), ulidPeer: a(E1), lpPeer: a(E1), ctPeer: 0xe11n });
+    m.ctxPut(12, { ...base, ulidLocal: a(A1), ulidPeer: a(E2), lpPeer: a(E2), ctLocal: 0xe2n, ctPeer: 0xe22n });
+    m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(E1), fii: 0 }, 11);
+    m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(E2), fii: 0 }, 12);
+    expect(native().mapKeys(m.fds.shim6_ulid).length).toBe(1);
+    for (const [peer, ct] of [[E1, 0xe11n], [E2, 0xe22n]] as const) {
+      const input = buildPacket({ src: A1, dst: peer, l4: udp });
+      const r = fx.run(fx.progs.head.shim6_egress, input);
+      expect(r.verdict).toBe(TC_ACT_REDIRECT);
+      expect(diffPackets(r.data, buildPacket({ src: A2, dst: peer, ext: [{ kind: 'shim6', ct }], l4: udp, csumSrc: A1, csumDst: peer }))).toBe('');
+    }
+    expect(m.stats(12).txPackets).toBe(1n);
+    expect(m.ulidGet({ ulidLocal: a(A1), ulidPeer: a(E2), fii: 0 })).toBe(12);
+    // The holder of the home slot goes: the other pair is still found.
+    expect(m.ulidDel({ ulidLocal: a(A1), ulidPeer: a(E1), fii: 0 })).toBe(true);
+    expect(fx.run(fx.progs.head.shim6_egress, buildPacket({ src: A1, dst: E2, l4: udp })).data.length).toBe(buildPacket({ src: A1, dst: E2, l4: udp }).length + 8);
+    expect(m.ulidDel({ ulidLocal: a(A1), ulidPeer: a(E2), fii: 0 })).toBe(true);
+    expect(native().mapKeys(m.fds.shim6_ulid).length).toBe(0);
+    expect(m.ulidGet({ ulidLocal: a(A1), ulidPeer: a(E2), fii: 0 })).toBeUndefined();
+    for (const id of [11, 12]) m.ctxDel(id);
+  });
+
+  it('a locator beyond the inline ones is checked in shim6_loc; a removed one is refused', () => {
+    const m = fx.maps, a = parseIPv6;
+    const extra = Array.from({ length: L.RX_LOCS + 2 }, (_, i) => `2001:db8:3:a::${i + 1}`);
+    for (const x of extra) m.locPut({ ctxId: 2, side: L.SIDE_PEER, addr: a(x) }, { flags: L.LOC_F_VERIFIED, pad: 0 });
+    const rx = m.rxGet(2);
+    expect(rx.nPeer).toBe(L.RX_LOCS);
+    expect(rx.more & L.RX_MORE_PEER).toBe(L.RX_MORE_PEER);
+    const last = extra[extra.length - 1];
+    const input = buildPacket({ ...shimmed(udp, [], 0), src: last });
+    expect(fx.run(fx.progs.head.shim6_ingress, input).verdict).toBe(TC_ACT_OK);
+    m.locDel({ ctxId: 2, side: L.SIDE_PEER, addr: a(last) });
+    const before = m.drops().bad_locator;
+    expect(fx.run(fx.progs.head.shim6_ingress, input).verdict).toBe(TC_ACT_SHOT);
+    expect(m.drops().bad_locator - before).toBe(1n);
+    for (const x of extra) m.locDel({ ctxId: 2, side: L.SIDE_PEER, addr: a(x) });
+    expect(m.rxGet(2).nPeer).toBe(2);
+  });
+
+  it('a context whose id is its tag slot is found without shim6_tag; a deleted tag is unknown', () => {
+    const m = fx.maps, a = parseIPv6;
+    const ct = 0x5eed0042n, id = tagSlot(ct);
+    m.ctxPut(id, { fii: 0, pad: 0, ifindex: 1, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND, ulidLocal: a(B1), ulidPeer: a(C1), lpLocal: a(B2), lpPeer: a(C2), ctLocal: ct, ctPeer: 0x77n });
+    for (const x of [B1, B2]) m.locPut({ ctxId: id, side: L.SIDE_LOCAL, addr: a(x) }, { flags: L.LOC_F_VERIFIED, pad: 0 });
+    for (const x of [C1, C2]) m.locPut({ ctxId: id, side: L.SIDE_PEER, addr: a(x) }, { flags: L.LOC_F_VERIFIED, pad: 0 });
+    const input = buildPacket({ src: C2, dst: B2, ext: [{ kind: 'shim6', ct }], l4: udp, csumSrc: C1, csumDst: B1 });
+    const r = fx.run(fx.progs.head.shim6_ingress, input);
+    expect(r.verdict).toBe(TC_ACT_OK);
+    expect(diffPackets(r.data, buildPacket({ src: C1, dst: B1, l4: udp }))).toBe('');
+    expect(m.tagGet(ct)).toBe(id);
+    m.tagPut(ct, id);
+    expect(m.tagDel(ct)).toBe(true);
+    ring.consume();
+    events.length = 0;
+    expect(fx.run(fx.progs.head.shim6_ingress, input).data.length).toBe(input.length);
+    ring.consume();
+    expect(events).toEqual([L.EV_UNKNOWN_TAG]);
+    m.ctxDel(id);
+  });
+
+  it('the socket-policy gate marks every egress record, present and future, and survives ctxPut', () => {
+    const m = fx.maps, a = parseIPv6;
+    expect(m.gates() & L.GATE_SOCK_POLICY).toBe(0);
+    const key = { ulidLocal: a(A1), ulidPeer: a(B1), fii: 0 };
+    const flagsOf = (k: typeof key) => L.decodeShim6Tx(native().mapLookup(m.fds.shim6_tx, Buffer.from(new Uint32Array([pairSlot(k)]).buffer))!).flags;
+    expect(flagsOf(key) & L.CTX_F_SOCK_POLICY).toBe(0);
+    m.openSockPolicyGate();
+    expect(flagsOf(key) & L.CTX_F_SOCK_POLICY).toBe(L.CTX_F_SOCK_POLICY);
+    m.ctxPut(1, m.ctxGet(1)!);
+    expect(flagsOf(key) & L.CTX_F_SOCK_POLICY).toBe(L.CTX_F_SOCK_POLICY);
+    const k2 = { ulidLocal: a(A1), ulidPeer: a('2001:db8:1:f::1'), fii: 0 };
+    m.ulidPut(k2, 3);
+    expect(flagsOf(k2) & L.CTX_F_SOCK_POLICY).toBe(L.CTX_F_SOCK_POLICY);
+    m.ulidDel(k2);
+    // Egress behaves the same with the gate open (test runs carry a socket without storage).
+    const r = fx.run(fx.progs.head.shim6_egress, buildPacket(ulid(udp)));
+    expect(diffPackets(r.data, buildPacket(shimmed(udp, [], 0)))).toBe('');
   });
 });
