@@ -61,7 +61,10 @@ $(BUILD)/addon.o: native/src/addon.cc node_modules/.package-lock.json
 $(BUILD)/api.o: native/src/api.cc node_modules/.package-lock.json
 	$(CXX) -std=c++17 $(ADDON_FLAGS) -c $< -o $@
 
-$(ADDON): $(BUILD)/addon.o $(BUILD)/skel.o $(BUILD)/api.o
+$(BUILD)/proc.o: native/src/proc.cc node_modules/.package-lock.json
+	$(CXX) -std=c++17 $(ADDON_FLAGS) -c $< -o $@
+
+$(ADDON): $(BUILD)/addon.o $(BUILD)/skel.o $(BUILD)/api.o $(BUILD)/proc.o
 	$(CXX) -shared -o $@ $^ -lbpf -lelf -lz
 
 $(BUILD):

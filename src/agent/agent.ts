@@ -29,6 +29,7 @@ import { ReapDriver, type ReapView } from './reap.js';
 import { AgentApiBackend } from './api-backend.js';
 import { ApiServer } from '../api/server.js';
 import { serveMetrics, type MetricsSnapshot } from './metrics.js';
+import { setLogLevel } from './service.js';
 import type http from 'node:http';
 
 /** Context ids the agent allocates; below are left to static contexts (shim6ctl context add). */
@@ -275,11 +276,11 @@ export class Agent {
   }
 
   /** SIGHUP: dump addresses and links again, rebuild the uplink tables. */
-  resync(): void {
-    if (this.#stopping || !this.#ready) return;
+  resync(): Promise<void> {
+    if (this.#stopping || !this.#ready) return Promise.resolve();
     this.log.info({ event: 'resync' }, 'SIGHUP: re-reading addresses and routes');
     this.#gateways = '';
-    void this.#dumpAll(true).then(() => this.#routesChanged());
+    return this.#dumpAll(true).then(() => this.#routesChanged());
   }
 
   // ----------------------------------------------------------- core driving
@@ -810,6 +811,18 @@ export class Agent {
 
   #registerMethods(srv: ControlServer): void {
     srv.handle('status', () => this.status());
+    // Log level at run time: {} reads it, {level} sets it (the root logger; child loggers follow).
+    srv.handle('log-level', (p) => {
+      if (p.level === undefined) return { level: this.log.level };
+      if (typeof p.level !== 'string') throw new ControlError('EINVAL', '"level" must be a string');
+      try {
+        const r = setLogLevel(this.log, p.level);
+        this.log.info({ event: 'log-level', to: r.level, from: r.previous }, 'log level changed');
+        return r;
+      } catch (err) {
+        throw new ControlError('EINVAL', (err as Error).message);
+      }
+    });
     srv.handle('contexts', () => this.contextsView());
     srv.handle('probe', (p) => {
       const ct = parseTagParam(p.ct);

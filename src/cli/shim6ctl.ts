@@ -238,6 +238,15 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       out(`locators: ${loc || '-'}`);
       out(`contexts: ${Object.entries(s.contexts as Record<string, number>).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
     });
+  agent.command('log-level')
+    .description("show the agent's log level, or set it (trace, debug, info, warn, error, fatal, silent) until the next start")
+    .argument('[level]', 'the new level')
+    .option('--json', 'machine-readable output')
+    .action(async function (this: Command, level: string | undefined, o: { json?: boolean }) {
+      const r = await controlRequest<{ level: string; previous?: string }>(agentSocket(this), 'log-level', level === undefined ? {} : { level });
+      if (o.json) return out(toJson(r));
+      out(r.previous === undefined ? r.level : `log level ${r.level} (was ${r.previous})`);
+    });
   program.command('probe')
     .description('start a REAP exploration of a context now (as negative feedback would)')
     .argument('<ct>', 'local context tag (0x-hex or decimal)')
