@@ -28,7 +28,7 @@ import { localLocatorSet, locatorSetKey } from './locals.js';
 import { ReapDriver, type ReapView } from './reap.js';
 import { AgentApiBackend } from './api-backend.js';
 import { ApiServer } from '../api/server.js';
-import { serveMetrics, type MetricsSnapshot } from './metrics.js';
+import { AgentHistograms, serveMetrics, type MetricsSnapshot } from './metrics.js';
 import { setLogLevel } from './service.js';
 import type http from 'node:http';
 
@@ -128,6 +128,8 @@ export class Agent {
   #dumpAllDone: (() => void) | null = null;
   #stopping = false;
   readonly startedAt = monoMs();
+  /** Prometheus histograms (failover, outage, probes, context setup, API latency). */
+  readonly histograms = new AgentHistograms();
   #ready = false;
 
   constructor(cfg: AgentConfig, log: Logger) {
@@ -193,6 +195,11 @@ export class Agent {
       },
       sample: (ct) => this.#sample(ct),
       log: (level, fields, msg) => this.log[level](fields, msg),
+      failover: (_ct, f) => {
+        this.histograms.observe('reapFailover', f.detectToSwitchMs / 1000);
+        this.histograms.observe('reapProbes', f.probes);
+        if (f.outageMs !== null) this.histograms.observe('reapOutage', f.outageMs / 1000);
+      },
       pathEvent: (ct, type) => {
         const s = this.#host.context({ ctLocal: ct });
         if (s) this.#apiBackend?.emit({ type, ctx: s, local: s.lpLocal, peer: s.lpPeer });
@@ -220,7 +227,10 @@ export class Agent {
       },
       now: monoMs,
     });
-    this.#api = new ApiServer({ backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log });
+    this.#api = new ApiServer({
+      backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log,
+      observe: (_r, seconds) => this.histograms.observe('apiRequest', seconds),
+    });
     await this.#api.listen();
     if (this.cfg.metrics) this.#metrics = await serveMetrics(this.cfg.metrics, () => this.metrics());
     this.#idleTimer = setInterval(() => this.#sweepIdle(), IDLE_SWEEP_MS);
@@ -294,6 +304,8 @@ export class Agent {
           break;
         case 'context-established':
           this.#ctxLog(a.ctx).info({ event: 'established', ulidLocal: formatIpv6(a.ctx.ulidLocal), ulidPeer: formatIpv6(a.ctx.ulidPeer), ctPeer: tagText(a.ctx.ctPeer), setupMs: Math.round(monoMs() - a.ctx.createdAt), mono: monoMs() }, 'context established');
+          // Set up now (not restored from the state files at start).
+          if (this.#ready) this.histograms.observe('contextSetup', Math.max(0, monoMs() - a.ctx.createdAt) / 1000);
           this.#sync(a.ctx);
           if (a.ctx.ctLocal !== null) this.#announced.add(a.ctx.ctLocal);
           this.#apiBackend?.emit({ type: 'established', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer });
@@ -789,6 +801,7 @@ export class Agent {
       reap: this.#reap.totals,
       drops: this.#maps.drops(),
       api: this.#api?.counters ?? null,
+      histograms: this.histograms.snapshot(),
     };
   }
 

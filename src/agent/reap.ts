@@ -29,6 +29,8 @@ export interface ReapHooks {
   log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, msg: string): void;
   /** REAP found the path broken / working again (for API subscribers). */
   pathEvent?(ct: bigint, type: 'path-failed' | 'path-recovered'): void;
+  /** A failover completed: detection to switch, the pause since the last payload received (when known), probes sent. */
+  failover?(ct: bigint, f: { detectToSwitchMs: number; outageMs: number | null; probes: number; reason: string }): void;
 }
 
 export interface ReapView {
@@ -56,6 +58,8 @@ interface Entry {
   keepalivesSent: number;
   history: ReapView['history'];
   options: ReapOptions;
+  /** The open failure (path-failed, not yet switched or recovered): when, and probes sent until then. */
+  failedAt?: { atMonoMs: number; probes: number };
 }
 
 const HISTORY = 16;
@@ -267,17 +271,28 @@ export class ReapDriver {
           e.lastSwitch = { atMonoMs: this.#clock(), reason: a.reason, to };
           this.#note(e, this.#clock(), 'switch', `${a.reason}: ${to.local} -> ${to.peer}`);
           this.hooks.log('info', { event: 'switch', reason: a.reason, local: to.local, peer: to.peer }, 'REAP moved the context');
+          if (e.failedAt && a.reason !== 'failback') {
+            const now = this.#clock();
+            const lastRx = this.hooks.sample(ct)?.lastRx;
+            this.hooks.failover?.(ct, {
+              detectToSwitchMs: now - e.failedAt.atMonoMs, probes: e.probesSent - e.failedAt.probes, reason: a.reason,
+              outageMs: lastRx !== undefined && lastRx <= now ? now - lastRx : null,
+            });
+            e.failedAt = undefined;
+          }
           this.hooks.switchPair(ct, { local: a.local, peer: a.peer }, a.reason);
           break;
         }
         case 'path-failed':
           e.failures++;
           this.totals.failures++;
+          e.failedAt ??= { atMonoMs: this.#clock(), probes: e.probesSent };
           this.#note(e, this.#clock(), 'path-failed', a.reason);
           this.hooks.log('info', { event: 'path-failed', reason: a.reason }, 'REAP: path failed, exploring');
           this.hooks.pathEvent?.(ct, 'path-failed');
           break;
         case 'path-recovered':
+          e.failedAt = undefined;
           this.#note(e, this.#clock(), 'path-recovered');
           this.hooks.log('info', { event: 'path-recovered' }, 'REAP: path recovered');
           this.hooks.pathEvent?.(ct, 'path-recovered');
