@@ -59,7 +59,7 @@ interface Entry {
   history: ReapView['history'];
   options: ReapOptions;
   /** The open failure (path-failed, not yet switched or recovered): when, and probes sent until then. */
-  failedAt?: { atMonoMs: number; probes: number };
+  failedAt?: { atMonoMs: number; probes: number; recovered?: boolean };
 }
 
 const HISTORY = 16;
@@ -292,7 +292,8 @@ export class ReapDriver {
           this.hooks.pathEvent?.(ct, 'path-failed');
           break;
         case 'path-recovered':
-          e.failedAt = undefined;
+          // REAP reports the recovery before the switch that comes with it: closed after this batch.
+          if (e.failedAt) e.failedAt.recovered = true;
           this.#note(e, this.#clock(), 'path-recovered');
           this.hooks.log('info', { event: 'path-recovered' }, 'REAP: path recovered');
           this.hooks.pathEvent?.(ct, 'path-recovered');
@@ -309,6 +310,7 @@ export class ReapDriver {
           break;
       }
     }
+    if (e.failedAt?.recovered) e.failedAt = undefined;
   }
 
   #clock(): number {
