@@ -13,6 +13,8 @@ import { table, toJson } from './output.js';
 import { controlRequest } from '../agent/control.js';
 import type { ContextView } from '../agent/agent.js';
 import path from 'node:path';
+import fs from 'node:fs';
+import { parseTimeline, renderReport } from './report.js';
 
 interface GlobalOpts { bpffs?: string; stateDir?: string; socket?: string }
 
@@ -272,6 +274,37 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action(async function (this: Command, ct: string, o: { local: string; peer: string; json?: boolean }) {
       const r = await controlRequest<ContextView>(agentSocket(this), 'set-pair', { ct, local: o.local, peer: o.peer });
       out(o.json ? toJson(r) : `context ${r.ctLocal} now on ${r.lpLocal} -> ${r.lpPeer}`);
+    });
+
+  program.command('report')
+    .description("plot a timeline recorded by the demo (make demo ARGS='--record FILE') as SVG: throughput, locator pair, REAP state, failure and switch markers")
+    .argument('<file>', 'the timeline (JSON)')
+    .option('-o, --output <svg>', "where to write the SVG (default: FILE with .svg instead of .json; '-' for stdout)")
+    .option('--title <text>', 'title of the plot')
+    .option('--json', 'machine-readable output (what was written)')
+    .action(function (this: Command, file: string, o: { output?: string; title?: string; json?: boolean }) {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new Shim6Error('SHIM6_ERR_NOT_FOUND', `${file}: ${(err as Error).message}`);
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (err) {
+        throw new Shim6Error('SHIM6_ERR_USAGE', `${file} is not JSON: ${(err as Error).message}`);
+      }
+      const tl = parseTimeline(parsed, file);
+      const svg = renderReport(tl, o.title === undefined ? {} : { title: o.title });
+      const dest = o.output ?? (file.endsWith('.json') ? file.slice(0, -5) : file) + '.svg';
+      if (dest === '-') {
+        process.stdout.write(svg);
+        return;
+      }
+      fs.writeFileSync(dest, svg);
+      const info = { output: dest, bytes: Buffer.byteLength(svg), samples: tl.samples.length, events: tl.events.map((e) => e.kind), pauses: tl.pauses.length };
+      out(o.json ? toJson(info) : `wrote ${dest} (${tl.samples.length} samples, events: ${info.events.join(', ') || 'none'})`);
     });
 
   program.command('stats')

@@ -11,8 +11,13 @@ import { Topology, type AgentProcess } from '../lab/topology.js';
 import { sleep, until } from '../lab/wait.js';
 import type { ContextView } from '../agent/agent.js';
 
-interface Sample { t: number; path: 1 | 2; mbps: number; gapMs: number; echoed: number }
+// The recorded timeline (--record FILE, read by `shim6ctl report FILE`):
+// times in ms since the demo started; one sample per 250 ms.
+interface Sample { t: number; path: 1 | 2; pair: { local: string; peer: string }; reap: string; mbps: number; gapMs: number; echoed: number }
 interface Event { t: number; kind: string; detail: string }
+/** A pause of the echo stream longer than PAUSE_MS: from the last echo before it, for `ms`. */
+interface Pause { t: number; ms: number }
+const PAUSE_MS = 250;
 
 const program = new Command('demo')
   .description('shim6 demo: a TCP stream survives the death of its path')
@@ -27,6 +32,9 @@ const tty = process.stdout.isTTY && !opts.ci;
 
 const events: Event[] = [];
 const samples: Sample[] = [];
+const pauses: Pause[] = [];
+let openPause: Pause | null = null;
+let flowOffset = Infinity;
 let t0 = Date.now();
 let topo: Topology | undefined;
 let agents: AgentProcess[] = [];
@@ -81,7 +89,23 @@ async function main(): Promise<number> {
   await Promise.all([sink.ready, echoSrv.ready]);
   const bulk = t.A.flow('tcp-send', { to: hB[0], port: 7001, from: hA[0], bytes: 2 ** 40, 'pace-ms': 20, 'pace-bytes': 2 << 20, seed: 'demo' });
   const echo = t.A.flow('echo-client', { to: hB[0], port: 7002, from: hA[0], 'interval-ms': 10, 'duration-ms': 600_000, progress: 1 },
-    (p) => { lastProgress = p as typeof lastProgress; maxGapMs = Math.max(maxGapMs, p.gapMs); });
+    (p) => {
+      lastProgress = p as typeof lastProgress;
+      maxGapMs = Math.max(maxGapMs, p.gapMs);
+      // A pause is open while echoes are late; it ends with the first echo back.
+      // Times on the flow's clock (its progress lines wait while the sampler
+      // blocks): offset = the smallest lag seen between the two clocks.
+      flowOffset = Math.min(flowOffset, Date.now() - t0 - p.t);
+      const now = flowOffset + p.t;
+      if (p.gapMs > PAUSE_MS) {
+        if (!openPause) openPause = { t: now - p.gapMs, ms: p.gapMs };
+        openPause.ms = Math.max(openPause.ms, p.gapMs);
+      } else if (openPause) {
+        pauses.push(openPause);
+        event('pause', `the application waited ${openPause.ms} ms for an echo`);
+        openPause = null;
+      }
+    });
   await echo.ready;
   event('stream', `A streams to B (${hA[0]} -> ${hB[0]}: bulk TCP, paced) and echoes a message every 10 ms`);
   await until('the context', () => !!ctxA() && !!ctxB(), 10_000);
@@ -102,7 +126,10 @@ async function main(): Promise<number> {
       const p = pathOf(a, b);
       if (p !== 0) onPath = p;
       reapState = a.reap?.state ?? '-';
-      const s: Sample = { t: now - t0, path: onPath, mbps: Math.round(mbps), gapMs: lastProgress.gapMs, echoed: lastProgress.echoed };
+      const s: Sample = {
+        t: now - t0, path: onPath, pair: { local: a.lpLocal, peer: a.lpPeer }, reap: reapState,
+        mbps: Math.round(mbps * 10) / 10, gapMs: lastProgress.gapMs, echoed: lastProgress.echoed,
+      };
       samples.push(s);
       if (tty) process.stdout.write(`\r\x1b[K  path ${onPath} (${a.lpLocal} -> ${a.lpPeer})  REAP ${reapState.padEnd(11)} ${String(s.mbps).padStart(5)} Mbit/s  echo gap ${String(s.gapMs).padStart(5)} ms  longest ${maxGapMs} ms`);
     } catch { /* an agent is busy or the stream is ending */ }
@@ -128,12 +155,18 @@ async function main(): Promise<number> {
     ok, sent: echoRes.sent, echoed: echoRes.echoed, corrupt: echoRes.corrupt, error: echoRes.error,
     longestPauseMs: echoRes.maxGapMs, pathsSeen: [...new Set(samples.map((x) => x.path))], sendTimeoutMs: opts.sendTimeout,
   };
+  if (openPause) pauses.push(openPause);
   event('done', ok
     ? `the connection survived: ${echoRes.echoed}/${echoRes.sent} echoes, longest pause ${echoRes.maxGapMs} ms, no reset`
     : `FAILED: ${JSON.stringify(summary)}`);
   if (opts.record) {
-    fs.writeFileSync(opts.record, JSON.stringify({ version: 2, phaseMs: phase, summary, events, samples }, null, 2) + '\n');
-    say(`timeline written to ${opts.record}`);
+    const timeline = {
+      version: 3, tool: 'shim6 demo', startedAt: new Date(t0).toISOString(), phaseMs: phase, sendTimeoutMs: opts.sendTimeout,
+      hosts: { A: hA, B: hB }, paths: { 1: 'ISP 1 (2001:db8:1::/48)', 2: 'ISP 2 (2001:db8:2::/48)' },
+      summary, events, samples, pauses,
+    };
+    fs.writeFileSync(opts.record, JSON.stringify(timeline, null, 2) + '\n');
+    say(`timeline written to ${opts.record}; plot it with: shim6ctl report ${opts.record}`);
   }
   if (opts.ci) process.stdout.write(JSON.stringify(summary) + '\n');
   return ok ? 0 : 1;
