@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { EXIT_CODES, Shim6Error } from '../errors.js';
 import { Agent } from './agent.js';
 import { native, packageVersion } from '../native.js';
+import { isEntryPoint } from '../entry.js';
 import { dropPrivileges, Notifier, setLogLevel, stepLevel } from './service.js';
 import { readConfigFile, resolveConfig, type ConfigInput } from './config.js';
 
@@ -188,7 +189,7 @@ function serving(agent: Agent): string {
   return `serving on ${agent.socketPath}: ${ctx}`;
 }
 
-const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const isMain = isEntryPoint(import.meta.url);
 if (isMain) main(process.argv).then(
   (code) => {
     if (code >= 0) process.exit(code);

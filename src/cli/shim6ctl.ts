@@ -8,6 +8,7 @@ import { DataplaneMaps } from '../dataplane/maps.js';
 import { contextAdd, contextDel, contextList, contextSetPair, contextView } from '../dataplane/context.js';
 import { dumpMap } from '../dataplane/dump.js';
 import { native, packageVersion } from '../native.js';
+import { isEntryPoint } from '../entry.js';
 import * as L from '../generated/layout.js';
 import { table, toJson } from './output.js';
 import { controlRequest } from '../agent/control.js';
@@ -343,7 +344,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const isMain = isEntryPoint(import.meta.url);
 if (isMain) {
   main(process.argv).then((code) => { process.exitCode = code; });
 }
