@@ -22,7 +22,7 @@ const PAUSE_MS = 250;
 const program = new Command('demo')
   .description('shim6 demo: a TCP stream survives the death of its path')
   .option('--ci', 'headless: no live status line, shorter phases, JSON summary, non-zero exit on failure')
-  .option('--record <file>', 'write the timeline (samples and events) as JSON')
+  .option('--record <file>', 'write the timeline as JSON (samples: locator pair, REAP state, throughput; pauses; events); plot it with shim6ctl report FILE')
   .option('--phase-ms <ms>', 'length of the calm phases', (v) => Number(v))
   .option('--send-timeout <ms>', 'REAP Send Timeout of the agents (RFC default 15000)', (v) => Number(v), 3000)
   .parse(process.argv);
