@@ -153,4 +153,19 @@ describe('shim6d under systemd\'s eyes', () => {
     expect(await A.stop('SIGTERM')).toBe(0);
     await until('STOPPING=1', () => notes.slice(before).some((n) => n.msg.startsWith('STOPPING=1')), 5000);
   });
+
+  it('restarts with the capabilities of its start, and after the drop still tears the data plane down on request', async () => {
+    A = t.A.agent({ args: ['--api-path', apiPath, '--teardown-on-exit'], logLevel: 'info' });
+    await A.ready;
+    await until('the privilege drop', () => A.events('privileges').length > 0, 5000);
+    expect(status(A.child.pid!).CapEff).toBe('0000000000001000');
+    expect(t.A.exec('tc', ['filter', 'show', 'dev', 'a1', 'ingress'])).toContain('shim6_ingress');
+    expect(await A.stop('SIGTERM')).toBe(0);
+    // CAP_NET_ADMIN was enough: filters detached, the shim device and the ULID rule gone.
+    expect(t.A.exec('tc', ['filter', 'show', 'dev', 'a1', 'ingress'])).not.toContain('shim6_ingress');
+    expect(t.A.ip('link', 'show')).not.toContain('shim0');
+    expect(t.A.ip('-6', 'rule', 'show')).not.toContain(`lookup ${ROUTE_TABLE}`);
+    expect(A.logs.filter((l) => l.level >= 40)).toEqual([]);
+    expect(A.events('stopped')[0]).toMatchObject({ kept: false });
+  }, 30_000);
 });
