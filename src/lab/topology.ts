@@ -106,7 +106,7 @@ export class Host {
     this.ip('-6', 'route', 'replace', 'default', 'via', r.gw, 'dev', dev, 'table', r.table);
   }
   /** Start shim6d here (uplinks and prefixes of this host by default). */
-  agent(opts: { uplinks?: string[]; prefixes?: string[]; args?: string[]; logLevel?: string; env?: NodeJS.ProcessEnv } = {}): AgentProcess {
+  agent(opts: { uplinks?: string[]; prefixes?: string[]; args?: string[]; logLevel?: string } = {}): AgentProcess {
     const isA = this === this.topo.A;
     const uplinks = opts.uplinks ?? (isA ? ['a1', 'a2'] : ['b1', 'b2']);
     const prefixes = opts.prefixes ?? (isA ? ['2001:db8:1:a::/64', '2001:db8:2:a::/64'] : ['2001:db8:1:b::/64', '2001:db8:2:b::/64']);
@@ -117,7 +117,7 @@ export class Host {
       '--bpffs', this.topo.bpffs, '--run-dir', this.topo.stateDir, '--state-dir', path.join(this.topo.dir, `${this.ns}-state`),
       '--api-socket', socket, '--log-level', opts.logLevel ?? 'debug', ...(opts.args ?? []),
     ];
-    return new AgentProcess(this, this.spawn(process.execPath, args, opts.env ? { env: { ...process.env, ...opts.env } } : {}), socket);
+    return new AgentProcess(this, this.spawn(process.execPath, args), socket);
   }
   /** rx/tx packet counters of a device. */
   counters(dev: string): { rxPackets: number; txPackets: number; rxBytes: number; txBytes: number } {

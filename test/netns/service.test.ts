@@ -61,7 +61,13 @@ describe('shim6d under systemd\'s eyes', () => {
     await until('the notify listener', () => {
       try { return t.A.exec('ss', ['-xl']).includes(notifyAddr); } catch { return false; }
     }, 10_000);
-    A = t.A.agent({ args: ['--api-path', apiPath], logLevel: 'info', env: { NOTIFY_SOCKET: notifyAddr } });
+    // The agent inherits the environment at spawn time (ip netns exec passes it on): A alone gets NOTIFY_SOCKET.
+    process.env.NOTIFY_SOCKET = notifyAddr;
+    try {
+      A = t.A.agent({ args: ['--api-path', apiPath], logLevel: 'info' });
+    } finally {
+      delete process.env.NOTIFY_SOCKET;
+    }
     B = t.B.agent({ logLevel: 'info' });
     await Promise.all([A.ready, B.ready]);
   }, 60_000);
