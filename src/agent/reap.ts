@@ -26,11 +26,11 @@ export interface ReapHooks {
   switchPair(ct: bigint, pair: Pair, reason: string): void;
   /** Fresh counters of a context (null when the data plane has none). */
   sample(ct: bigint): TrafficSample | null;
+  /** A failover completed: detection to switch, the pause since the last payload received (when known), probes sent. */
+  failover?(ct: bigint, f: { detectToSwitchMs: number; outageMs: number | null; probes: number; reason: string }): void;
   log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, msg: string): void;
   /** REAP found the path broken / working again (for API subscribers). */
   pathEvent?(ct: bigint, type: 'path-failed' | 'path-recovered'): void;
-  /** A failover completed: detection to switch, the pause since the last payload received (when known), probes sent. */
-  failover?(ct: bigint, f: { detectToSwitchMs: number; outageMs: number | null; probes: number; reason: string }): void;
 }
 
 export interface ReapView {
@@ -52,14 +52,14 @@ interface Entry {
   ctx: ReapContext;
   ctPeer: bigint;
   lastSwitch: ReapView['lastSwitch'];
+  /** The open failure (path-failed, not yet switched): when, probes sent until then, when REAP called it recovered. */
+  failedAt?: { atMonoMs: number; probes: number; recoveredAt?: number };
   failures: number;
   probesSent: number;
   probesReceived: number;
   keepalivesSent: number;
   history: ReapView['history'];
   options: ReapOptions;
-  /** The open failure (path-failed, not yet switched or recovered): when, and probes sent until then. */
-  failedAt?: { atMonoMs: number; probes: number; recovered?: boolean };
 }
 
 const HISTORY = 16;
@@ -271,6 +271,9 @@ export class ReapDriver {
           e.lastSwitch = { atMonoMs: this.#clock(), reason: a.reason, to };
           this.#note(e, this.#clock(), 'switch', `${a.reason}: ${to.local} -> ${to.peer}`);
           this.hooks.log('info', { event: 'switch', reason: a.reason, local: to.local, peer: to.peer }, 'REAP moved the context');
+          // REAP reports the recovery just before the switch that comes with
+          // it (same batch); a recovery long before is one without a switch.
+          if (e.failedAt?.recoveredAt !== undefined && this.#clock() - e.failedAt.recoveredAt > 50) e.failedAt = undefined;
           if (e.failedAt && a.reason !== 'failback') {
             const now = this.#clock();
             const lastRx = this.hooks.sample(ct)?.lastRx;
@@ -286,14 +289,13 @@ export class ReapDriver {
         case 'path-failed':
           e.failures++;
           this.totals.failures++;
-          e.failedAt ??= { atMonoMs: this.#clock(), probes: e.probesSent };
+          if (!e.failedAt || e.failedAt.recoveredAt !== undefined) e.failedAt = { atMonoMs: this.#clock(), probes: e.probesSent };
           this.#note(e, this.#clock(), 'path-failed', a.reason);
           this.hooks.log('info', { event: 'path-failed', reason: a.reason }, 'REAP: path failed, exploring');
           this.hooks.pathEvent?.(ct, 'path-failed');
           break;
         case 'path-recovered':
-          // REAP reports the recovery before the switch that comes with it: closed after this batch.
-          if (e.failedAt) e.failedAt.recovered = true;
+          if (e.failedAt) e.failedAt.recoveredAt = this.#clock();
           this.#note(e, this.#clock(), 'path-recovered');
           this.hooks.log('info', { event: 'path-recovered' }, 'REAP: path recovered');
           this.hooks.pathEvent?.(ct, 'path-recovered');
@@ -310,7 +312,6 @@ export class ReapDriver {
           break;
       }
     }
-    if (e.failedAt?.recovered) e.failedAt = undefined;
   }
 
   #clock(): number {
