@@ -104,7 +104,7 @@ const PATH_COLOR: Record<number, string> = { 1: '#1f77b4', 2: '#9467bd' };
 export function renderReport(tl: Timeline, opts: { title?: string } = {}): string {
   const W = 1000, H = 600;
   const L = 80, R = 200, plotW = W - L - R;
-  const tp = { top: 90, h: 230 };          // throughput panel
+  const tp = { top: 100, h: 220 };         // throughput panel
   const pp = { top: 370, h: 90 };          // locator pair panel
   const rp = { top: 480, h: 22 };          // REAP state strip
   const axisY = rp.top + rp.h + 8;
@@ -213,12 +213,18 @@ export function renderReport(tl: Timeline, opts: { title?: string } = {}): strin
 
   // Event markers across every panel.
   out.push(`<g id="events">`);
-  let k = 0;
-  for (const e of tl.events) {
+  // Labels on the first of three rows above the plot where they overlap no other (≈ 6.5 px a character).
+  const rows: Array<Array<[number, number]>> = [[], [], []];
+  for (const e of [...tl.events].sort((p, q) => p.t - q.t)) {
     const st = EVENT_STYLE[e.kind];
     if (!st) continue;
     const ex = f(x(e.t));
-    const ly = tp.top - 8 - (k++ % 2) * 14;
+    const half = (st.label.length * 6.5) / 2 + 4;
+    const span: [number, number] = [x(e.t) - half, x(e.t) + half];
+    let row = rows.findIndex((r) => r.every(([a, b]) => span[1] < a || span[0] > b));
+    if (row < 0) row = rows.length - 1;
+    rows[row].push(span);
+    const ly = tp.top - 8 - row * 14;
     out.push(`<line class="marker" data-kind="${xmlEscape(e.kind)}" x1="${ex}" y1="${ly + 4}" x2="${ex}" y2="${rp.top + rp.h}" stroke="${st.color}" stroke-width="1.5" stroke-dasharray="5,3"><title>${xmlEscape(`${(e.t / 1000).toFixed(1)} s: ${e.detail}`)}</title></line>`);
     out.push(`<text x="${ex}" y="${ly}" text-anchor="middle" fill="${st.color}">${xmlEscape(st.label)}</text>`);
   }
