@@ -142,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
   const agent = new Agent(cfg, log);
   const notifier = new Notifier((s) => native().sdNotify(s), (err) => log.warn({ event: 'sd-notify-failed', err }, 'sd_notify failed'));
   let stopping = false;
+  let ready = false; // READY=1 sent: from then on SIGHUP is a reload (before, resync has nothing to redo)
   const stop = (sig: string): void => {
     if (stopping) return;
     stopping = true;
@@ -155,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', () => stop('SIGINT'));
   // SIGHUP: re-read the host's addresses and routes (a daemon's usual "look again").
   process.on('SIGHUP', () => {
-    if (stopping) return;
+    if (stopping || !ready) return;
     notifier.reloading();
     agent.resync().then(() => notifier.ready(serving(agent)), (err) => log.error({ err }, 'resync failed'));
   });
@@ -180,6 +181,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   notifier.ready(serving(agent));
+  ready = true;
   return -1; // keep running
 }
 
