@@ -61,7 +61,10 @@ $(BUILD)/addon.o: native/src/addon.cc node_modules/.package-lock.json
 $(BUILD)/api.o: native/src/api.cc node_modules/.package-lock.json
 	$(CXX) -std=c++17 $(ADDON_FLAGS) -c $< -o $@
 
-$(ADDON): $(BUILD)/addon.o $(BUILD)/skel.o $(BUILD)/api.o
+$(BUILD)/proc.o: native/src/proc.cc node_modules/.package-lock.json
+	$(CXX) -std=c++17 $(ADDON_FLAGS) -c $< -o $@
+
+$(ADDON): $(BUILD)/addon.o $(BUILD)/skel.o $(BUILD)/api.o $(BUILD)/proc.o
 	$(CXX) -shared -o $@ $^ -lbpf -lelf -lz
 
 $(BUILD):
@@ -106,7 +109,7 @@ test-unit: node_modules/.package-lock.json ## Unit tests only (no privileges)
 test-privileged: all ## BPF and namespace tests only (root)
 	npx vitest run --project privileged
 
-demo: all ## Two multihomed hosts in namespaces; path 1 fails, the stream moves to path 2
+demo: all ## Two multihomed hosts in namespaces; path 1 fails, the stream moves to path 2 (ARGS='--ci --record FILE')
 	$(NODE) dist/src/demo/demo.js $(ARGS)
 
 bench-dataplane: all ## BPF_PROG_TEST_RUN cost of each program path (JSON)
@@ -153,7 +156,7 @@ SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/li
 LIBSHIM6_REAL  := $(BUILD)/libshim6.so.$(SHIM6_VERSION)
 MANPAGES       := man/shim6d.8 man/shim6ctl.8 man/shim6.7
 
-.PHONY: install uninstall man test-install
+.PHONY: install uninstall man test-install pack test-pack
 
 # libshim6 as installed: soname libshim6.so.$(SOMAJOR) (build/libshim6.so keeps its own for LD_PRELOAD in the tree).
 $(LIBSHIM6_REAL): $(LIB_OBJS)
@@ -212,3 +215,12 @@ man: ## Check that the man pages render without warnings (groff -ww)
 
 test-install: all ## make install into a temporary DESTDIR and check the tree (root)
 	npx vitest run --project privileged test/netns/install.test.ts
+
+# npm pack: the compiled TypeScript, BPF and addon sources, man pages; the
+# package's install script (packaging/npm-build.mjs) builds the BPF object and
+# the addon with the deps.sh toolchain where it is installed.
+pack: ts ## npm pack: shim6-VERSION.tgz (npm install -g it; it builds its addon on install)
+	npm pack
+
+test-pack: all ## npm pack, install the tarball into a temporary prefix, run its binaries (root: load the data plane from it)
+	npx vitest run --project privileged test/netns/pack.test.ts

@@ -181,6 +181,17 @@ export interface SocketInfo {
   tcpState: number | null;  // TCP_ESTABLISHED = 1, ... (TCP sockets only)
 }
 
+/** Capability sets of the calling thread (bit n = capability n, as in /proc/PID/status). */
+export interface CapState {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  bounding: bigint;
+  ambient: bigint;
+  noNewPrivs: boolean;
+  lastCap: number;       // /proc/sys/kernel/cap_last_cap
+}
+
 export interface Shim6Native {
   load(opts: LoadOptions): LoadResult;
   objGet(path: string): number;
@@ -219,4 +230,16 @@ export interface Shim6Native {
   socketInfo(fd: number, out: Uint8Array): void;
   /** One API request on a fresh connection, fds passed with SCM_RIGHTS (keep them open until it settles). */
   apiRequest(path: string, frame: Buffer, fds: number[], timeoutMs?: number): Promise<Buffer>;
+  /** sd_notify(3): send `state` (e.g. 'READY=1') to $NOTIFY_SOCKET (a path or '@abstract'); false when it is unset. */
+  sdNotify(state: string): boolean;
+  capGet(): CapState;
+  /**
+   * Keep only the capabilities in `keep` (bit mask) in the permitted and
+   * effective sets, clear the others from the bounding set (with CAP_SETPCAP)
+   * and the ambient and inheritable sets, and set no_new_privs, on every
+   * thread of the process that can take a signal. Returns the effective set
+   * now held and the threads that block every signal (Node 20's inspector
+   * thread waiting for SIGUSR1), which keep theirs.
+   */
+  dropPrivileges(keep: bigint): { effective: bigint; threads: number; unreachable: number[] };
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Shim6Native } from '../native/index.js';
 
-export type { Shim6Native, NativeError, TcHook, MapInfo, ProgInfo, TestRunResult, LinkInfo } from '../native/index.js';
+export type { Shim6Native, NativeError, TcHook, MapInfo, ProgInfo, TestRunResult, LinkInfo, CapState } from '../native/index.js';
 
 /** Export names and kinds the addon must provide (checked by a test). */
 export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
@@ -21,6 +21,7 @@ export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
   RingBuffer: 'class',
   Socket: 'class',
   ApiListener: 'class', socketInfo: 'function', apiRequest: 'function',
+  sdNotify: 'function', capGet: 'function', dropPrivileges: 'function',
 };
 
 /** The package version (package.json), for --version. */

@@ -32,6 +32,7 @@
 
 // native/src/api.cc: the RFC 6316 API socket (ApiListener, socketInfo, apiRequest).
 void ApiInit(Napi::Env env, Napi::Object exports);
+void ProcInit(Napi::Env env, Napi::Object exports);
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -857,6 +858,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RingBuffer", RingBuffer::Init(env));
   exports.Set("Socket", Socket::Init(env));
   ApiInit(env, exports);
+  ProcInit(env, exports);
   return exports;
 }
 

@@ -28,7 +28,8 @@ import { localLocatorSet, locatorSetKey } from './locals.js';
 import { ReapDriver, type ReapView } from './reap.js';
 import { AgentApiBackend } from './api-backend.js';
 import { ApiServer } from '../api/server.js';
-import { serveMetrics, type MetricsSnapshot } from './metrics.js';
+import { AgentHistograms, serveMetrics, type MetricsSnapshot } from './metrics.js';
+import { setLogLevel } from './service.js';
 import type http from 'node:http';
 
 /** Context ids the agent allocates; below are left to static contexts (shim6ctl context add). */
@@ -129,6 +130,8 @@ export class Agent {
   #dumpAllDone: (() => void) | null = null;
   #stopping = false;
   readonly startedAt = monoMs();
+  /** Prometheus histograms (failover, outage, probes, context setup, API latency). */
+  readonly histograms = new AgentHistograms();
   #ready = false;
 
   constructor(cfg: AgentConfig, log: Logger) {
@@ -194,6 +197,11 @@ export class Agent {
       },
       sample: (ct) => this.#sample(ct),
       log: (level, fields, msg) => this.log[level](fields, msg),
+      failover: (_ct, f) => {
+        this.histograms.observe('reapFailover', f.detectToSwitchMs / 1000);
+        this.histograms.observe('reapProbes', f.probes);
+        if (f.outageMs !== null) this.histograms.observe('reapOutage', f.outageMs / 1000);
+      },
       pathEvent: (ct, type) => {
         const s = this.#host.context({ ctLocal: ct });
         if (s) this.#apiBackend?.emit({ type, ctx: s, local: s.lpLocal, peer: s.lpPeer });
@@ -222,7 +230,10 @@ export class Agent {
       },
       now: monoMs,
     });
-    this.#api = new ApiServer({ backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log });
+    this.#api = new ApiServer({
+      backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log,
+      observe: (_r, seconds) => this.histograms.observe('apiRequest', seconds),
+    });
     await this.#api.listen();
     if (this.cfg.metrics) this.#metrics = await serveMetrics(this.cfg.metrics, () => this.metrics());
     this.#idleTimer = setInterval(() => this.#sweepIdle(), IDLE_SWEEP_MS);
@@ -278,11 +289,11 @@ export class Agent {
   }
 
   /** SIGHUP: dump addresses and links again, rebuild the uplink tables. */
-  resync(): void {
-    if (this.#stopping || !this.#ready) return;
+  resync(): Promise<void> {
+    if (this.#stopping || !this.#ready) return Promise.resolve();
     this.log.info({ event: 'resync' }, 'SIGHUP: re-reading addresses and routes');
     this.#gateways = '';
-    void this.#dumpAll(true).then(() => this.#routesChanged());
+    return this.#dumpAll(true).then(() => this.#routesChanged());
   }
 
   // ----------------------------------------------------------- core driving
@@ -296,6 +307,8 @@ export class Agent {
           break;
         case 'context-established':
           this.#ctxLog(a.ctx).info({ event: 'established', ulidLocal: formatIpv6(a.ctx.ulidLocal), ulidPeer: formatIpv6(a.ctx.ulidPeer), ctPeer: tagText(a.ctx.ctPeer), setupMs: Math.round(monoMs() - a.ctx.createdAt), mono: monoMs() }, 'context established');
+          // Set up now (not restored from the state files at start).
+          if (this.#ready) this.histograms.observe('contextSetup', Math.max(0, monoMs() - a.ctx.createdAt) / 1000);
           this.#sync(a.ctx);
           if (a.ctx.ctLocal !== null) this.#announced.add(a.ctx.ctLocal);
           this.#apiBackend?.emit({ type: 'established', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer });
@@ -817,6 +830,7 @@ export class Agent {
       reap: this.#reap.totals,
       drops: this.#maps.drops(),
       api: this.#api?.counters ?? null,
+      histograms: this.histograms.snapshot(),
     };
   }
 
@@ -839,6 +853,18 @@ export class Agent {
 
   #registerMethods(srv: ControlServer): void {
     srv.handle('status', () => this.status());
+    // Log level at run time: {} reads it, {level} sets it (the root logger; child loggers follow).
+    srv.handle('log-level', (p) => {
+      if (p.level === undefined) return { level: this.log.level };
+      if (typeof p.level !== 'string') throw new ControlError('EINVAL', '"level" must be a string');
+      try {
+        const r = setLogLevel(this.log, p.level);
+        this.log.info({ event: 'log-level', to: r.level, from: r.previous }, 'log level changed');
+        return r;
+      } catch (err) {
+        throw new ControlError('EINVAL', (err as Error).message);
+      }
+    });
     srv.handle('contexts', () => this.contextsView());
     srv.handle('probe', (p) => {
       const ct = parseTagParam(p.ct);

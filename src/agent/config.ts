@@ -55,6 +55,8 @@ export interface AgentConfig {
   readonly cgroup?: string;
   /** Prometheus endpoint HOST:PORT (off when absent). */
   readonly metrics?: { host: string; port: number };
+  /** After setup, keep only the capabilities the agent needs at run time (default true). */
+  readonly dropPrivileges: boolean;
 }
 
 export interface ConfigInput {
@@ -79,11 +81,12 @@ export interface ConfigInput {
   tcpRtoMaxMs?: unknown;
   cgroup?: unknown;
   metrics?: unknown;
+  dropPrivileges?: unknown;
 }
 
 const KNOWN = new Set<keyof ConfigInput>([
   'uplinks', 'shimDev', 'gso', 'prefixes', 'hba', 'configureAddresses', 'shimRoutes', 'stateDir',
-  'bpffs', 'runDir', 'apiSocket', 'apiPath', 'apiMode', 'apiGroup', 'timers', 'logLevel', 'teardownOnExit', 'reap', 'tcpRtoMaxMs', 'cgroup', 'metrics',
+  'bpffs', 'runDir', 'apiSocket', 'apiPath', 'apiMode', 'apiGroup', 'timers', 'logLevel', 'teardownOnExit', 'reap', 'tcpRtoMaxMs', 'cgroup', 'metrics', 'dropPrivileges',
 ]);
 
 function bad(key: string, why: string): never {
@@ -228,6 +231,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): AgentConfi
     tcpRtoMaxMs: tcpRto(pick('tcpRtoMaxMs')),
     cgroup: pick('cgroup') === undefined ? undefined : str('cgroup', pick('cgroup')),
     metrics: metricsListen(pick('metrics')),
+    dropPrivileges: pick('dropPrivileges') === undefined ? true : bool('dropPrivileges', pick('dropPrivileges')),
   });
 }
 

@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { EXIT_CODES, Shim6Error } from '../errors.js';
 import { Agent } from './agent.js';
-import { packageVersion } from '../native.js';
+import { native, packageVersion } from '../native.js';
+import { isEntryPoint } from '../entry.js';
+import { dropPrivileges, Notifier, setLogLevel, stepLevel } from './service.js';
 import { readConfigFile, resolveConfig, type ConfigInput } from './config.js';
 
 function collect(v: string, prev: string[] = []): string[] {
@@ -35,6 +37,7 @@ interface Flags {
   tcpRtoMax?: string;
   cgroup?: string;
   metrics?: string;
+  dropPrivileges?: boolean;
 }
 
 export function buildProgram(): Command {
@@ -62,13 +65,19 @@ export function buildProgram(): Command {
     .option('--tcp-rto-max <ms>', 'bound TCP\'s RTO on shimmed sockets during an outage (1000..120000, 0 = no bound; default 1000)')
     .option('--cgroup <path>', 'cgroup v2 for the TCP feedback program (default the root; none = leave TCP alone)')
     .option('--metrics <host:port>', 'serve Prometheus metrics on GET /metrics (e.g. 127.0.0.1:9640; off by default)')
+    .option('--no-drop-privileges', 'keep every capability after setup (default: keep CAP_NET_ADMIN only, set no_new_privs)')
     .option('--teardown-on-exit', 'on SIGTERM remove contexts and the data plane (default: keep them for the next start)')
     .option('--check-config', 'validate the configuration, print it as JSON and exit')
     .addHelpText('after', `
 Signals: SIGTERM/SIGINT stop cleanly (contexts and data plane are kept unless
---teardown-on-exit); SIGHUP re-reads addresses and routes; after a crash or
-kill -9 the next start restores the contexts from <run-dir>/<netns>/
-contexts.json + contexts.journal and the pinned maps.
+--teardown-on-exit); SIGHUP re-reads addresses and routes; SIGUSR1 logs one
+level more (toward trace), SIGUSR2 one level less (also: shim6ctl agent
+log-level LEVEL); after a crash or kill -9 the next start restores the
+contexts from <run-dir>/<netns>/contexts.json + contexts.journal and the
+pinned maps.
+
+systemd: with $NOTIFY_SOCKET set (Type=notify) it sends READY=1 once it
+serves, RELOADING=1/READY=1 around SIGHUP, STOPPING=1 on the way out.
 
 Example:
   shim6d --uplink eth0,eth1 --prefix 2001:db8:1:a::/64 --prefix 2001:db8:2:a::/64`)
@@ -120,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     tcpRtoMaxMs: f.tcpRtoMax === undefined ? undefined : num(f.tcpRtoMax, '--tcp-rto-max'),
     cgroup: f.cgroup,
     metrics: f.metrics,
+    dropPrivileges: f.dropPrivileges === false ? false : undefined,
   };
   const cfg = resolveConfig(f.config ? readConfigFile(f.config) : {}, flags);
   if (f.checkConfig) {
@@ -130,10 +140,13 @@ export async function main(argv: string[]): Promise<number> {
   // nothing is lost on kill -9 (journald or a pipe reads stdout).
   const log = pino({ level: cfg.logLevel, base: { pid: process.pid, name: 'shim6d' } }, pino.destination({ dest: 1, sync: true }));
   const agent = new Agent(cfg, log);
+  const notifier = new Notifier((s) => native().sdNotify(s), (err) => log.warn({ event: 'sd-notify-failed', err }, 'sd_notify failed'));
   let stopping = false;
+  let ready = false; // READY=1 sent: from then on SIGHUP is a reload (before, resync has nothing to redo)
   const stop = (sig: string): void => {
     if (stopping) return;
     stopping = true;
+    notifier.stopping(sig);
     agent.stop(sig).then(() => process.exit(0), (err) => {
       log.error({ err }, 'stop failed');
       process.exit(1);
@@ -142,16 +155,43 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // SIGHUP: re-read the host's addresses and routes (a daemon's usual "look again").
-  process.on('SIGHUP', () => agent.resync());
+  process.on('SIGHUP', () => {
+    if (stopping || !ready) return;
+    notifier.reloading();
+    agent.resync().then(() => notifier.ready(serving(agent)), (err) => log.error({ err }, 'resync failed'));
+  });
+  // Log level at run time (this also keeps Node's inspector off SIGUSR1).
+  const step = (dir: 'more' | 'less'): void => {
+    const r = setLogLevel(log, stepLevel(log.level, dir));
+    log[r.level === 'silent' ? 'fatal' : 'info']({ event: 'log-level', to: r.level, from: r.previous }, 'log level changed');
+  };
+  process.on('SIGUSR1', () => step('more'));
+  process.on('SIGUSR2', () => step('less'));
   process.on('uncaughtException', (err) => {
     // A bug, not input: log it with the stack and keep serving (inputs are guarded).
     log.fatal({ err }, 'uncaught exception');
   });
   await agent.start();
+  if (cfg.dropPrivileges) {
+    try {
+      const r = dropPrivileges(native());
+      log.info({ event: 'privileges', ...r }, `kept ${r.kept.join(', ') || 'no capabilities'}; dropped ${r.dropped.length}`);
+    } catch (err) {
+      log.error({ event: 'privileges-failed', err }, 'could not drop privileges; running with those of the start');
+    }
+  }
+  notifier.ready(serving(agent));
+  ready = true;
   return -1; // keep running
 }
 
-const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+function serving(agent: Agent): string {
+  const byState = agent.host.contexts().reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.state]: (acc[s.state] ?? 0) + 1 }), {});
+  const ctx = Object.entries(byState).map(([k, v]) => `${v} ${k}`).join(', ') || 'no contexts';
+  return `serving on ${agent.socketPath}: ${ctx}`;
+}
+
+const isMain = isEntryPoint(import.meta.url);
 if (isMain) main(process.argv).then(
   (code) => {
     if (code >= 0) process.exit(code);

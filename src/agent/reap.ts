@@ -26,6 +26,8 @@ export interface ReapHooks {
   switchPair(ct: bigint, pair: Pair, reason: string): void;
   /** Fresh counters of a context (null when the data plane has none). */
   sample(ct: bigint): TrafficSample | null;
+  /** A failover completed: detection to switch, the pause since the last payload received (when known), probes sent. */
+  failover?(ct: bigint, f: { detectToSwitchMs: number; outageMs: number | null; probes: number; reason: string }): void;
   log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, msg: string): void;
   /** REAP found the path broken / working again (for API subscribers). */
   pathEvent?(ct: bigint, type: 'path-failed' | 'path-recovered'): void;
@@ -50,6 +52,8 @@ interface Entry {
   ctx: ReapContext;
   ctPeer: bigint;
   lastSwitch: ReapView['lastSwitch'];
+  /** The open failure (path-failed, not yet switched): when, probes sent until then, when REAP called it recovered. */
+  failedAt?: { atMonoMs: number; probes: number; recoveredAt?: number };
   failures: number;
   probesSent: number;
   probesReceived: number;
@@ -267,17 +271,31 @@ export class ReapDriver {
           e.lastSwitch = { atMonoMs: this.#clock(), reason: a.reason, to };
           this.#note(e, this.#clock(), 'switch', `${a.reason}: ${to.local} -> ${to.peer}`);
           this.hooks.log('info', { event: 'switch', reason: a.reason, local: to.local, peer: to.peer }, 'REAP moved the context');
+          // REAP reports the recovery just before the switch that comes with
+          // it (same batch); a recovery long before is one without a switch.
+          if (e.failedAt?.recoveredAt !== undefined && this.#clock() - e.failedAt.recoveredAt > 50) e.failedAt = undefined;
+          if (e.failedAt && a.reason !== 'failback') {
+            const now = this.#clock();
+            const lastRx = this.hooks.sample(ct)?.lastRx;
+            this.hooks.failover?.(ct, {
+              detectToSwitchMs: now - e.failedAt.atMonoMs, probes: e.probesSent - e.failedAt.probes, reason: a.reason,
+              outageMs: lastRx !== undefined && lastRx <= now ? now - lastRx : null,
+            });
+            e.failedAt = undefined;
+          }
           this.hooks.switchPair(ct, { local: a.local, peer: a.peer }, a.reason);
           break;
         }
         case 'path-failed':
           e.failures++;
           this.totals.failures++;
+          if (!e.failedAt || e.failedAt.recoveredAt !== undefined) e.failedAt = { atMonoMs: this.#clock(), probes: e.probesSent };
           this.#note(e, this.#clock(), 'path-failed', a.reason);
           this.hooks.log('info', { event: 'path-failed', reason: a.reason }, 'REAP: path failed, exploring');
           this.hooks.pathEvent?.(ct, 'path-failed');
           break;
         case 'path-recovered':
+          if (e.failedAt) e.failedAt.recoveredAt = this.#clock();
           this.#note(e, this.#clock(), 'path-recovered');
           this.hooks.log('info', { event: 'path-recovered' }, 'REAP: path recovered');
           this.hooks.pathEvent?.(ct, 'path-recovered');

@@ -39,6 +39,8 @@ export interface ApiServerOptions {
   /** Group owning the socket (gid or name), e.g. to restrict it with mode 0o660. */
   readonly group?: number | string;
   readonly log?: Logger;
+  /** Called once per answered request with its duration (seconds), e.g. for a histogram. */
+  readonly observe?: (record: ApiRequestRecord, seconds: number) => void;
 }
 
 export interface ApiServerCounters {
@@ -116,6 +118,7 @@ export class ApiServer {
   readonly counters: ApiServerCounters = { requests: 0, errors: 0, malformed: 0, connections: 0, events: 0, eventsSent: 0, eventsDropped: 0 };
   readonly #backend: ApiBackend;
   readonly #log: Logger | undefined;
+  readonly #observe: ApiServerOptions['observe'];
   readonly #mode: number;
   readonly #group: number | string | undefined;
   #listener: ApiListener | null = null;
@@ -128,6 +131,7 @@ export class ApiServer {
 
   constructor(opts: ApiServerOptions) {
     this.#backend = opts.backend;
+    this.#observe = opts.observe;
     this.path = opts.path ?? SHIM6_API_SOCKET_DEFAULT;
     this.#mode = opts.mode ?? 0o666;
     this.#group = opts.group;
@@ -187,6 +191,7 @@ export class ApiServer {
   }
 
   async #request(ev: ApiListenerEvent): Promise<void> {
+    const t0 = process.hrtime.bigint();
     const fds = ev.fds ?? [];
     const cred = ev.cred ?? { pid: 0, uid: -1, gid: -1 };
     let fdsClosed = false;
@@ -217,6 +222,7 @@ export class ApiServer {
     try {
       if (!this.#listener) return;
       this.#listener.send(ev.conn, encodeFrame(reply));
+      this.#observe?.(record, Number(process.hrtime.bigint() - t0) / 1e9);
       // After the reply, in the same tick: no EVENT frame can overtake a SUBSCRIBE's reply.
       commit?.();
     } catch (err) {

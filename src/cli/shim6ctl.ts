@@ -8,11 +8,14 @@ import { DataplaneMaps } from '../dataplane/maps.js';
 import { contextAdd, contextDel, contextList, contextSetPair, contextView } from '../dataplane/context.js';
 import { dumpMap } from '../dataplane/dump.js';
 import { native, packageVersion } from '../native.js';
+import { isEntryPoint } from '../entry.js';
 import * as L from '../generated/layout.js';
 import { table, toJson } from './output.js';
 import { controlRequest } from '../agent/control.js';
 import type { ContextView } from '../agent/agent.js';
 import path from 'node:path';
+import fs from 'node:fs';
+import { parseTimeline, renderReport } from './report.js';
 
 interface GlobalOpts { bpffs?: string; stateDir?: string; socket?: string }
 
@@ -238,6 +241,15 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       out(`locators: ${loc || '-'}`);
       out(`contexts: ${Object.entries(s.contexts as Record<string, number>).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
     });
+  agent.command('log-level')
+    .description("show the agent's log level, or set it (trace, debug, info, warn, error, fatal, silent) until the next start")
+    .argument('[level]', 'the new level')
+    .option('--json', 'machine-readable output')
+    .action(async function (this: Command, level: string | undefined, o: { json?: boolean }) {
+      const r = await controlRequest<{ level: string; previous?: string }>(agentSocket(this), 'log-level', level === undefined ? {} : { level });
+      if (o.json) return out(toJson(r));
+      out(r.previous === undefined ? r.level : `log level ${r.level} (was ${r.previous})`);
+    });
   program.command('probe')
     .description('start a REAP exploration of a context now (as negative feedback would)')
     .argument('<ct>', 'local context tag (0x-hex or decimal)')
@@ -263,6 +275,37 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action(async function (this: Command, ct: string, o: { local: string; peer: string; json?: boolean }) {
       const r = await controlRequest<ContextView>(agentSocket(this), 'set-pair', { ct, local: o.local, peer: o.peer });
       out(o.json ? toJson(r) : `context ${r.ctLocal} now on ${r.lpLocal} -> ${r.lpPeer}`);
+    });
+
+  program.command('report')
+    .description("plot a timeline recorded by the demo (make demo ARGS='--record FILE') as SVG: throughput, locator pair, REAP state, failure and switch markers")
+    .argument('<file>', 'the timeline (JSON)')
+    .option('-o, --output <svg>', "where to write the SVG (default: FILE with .svg instead of .json; '-' for stdout)")
+    .option('--title <text>', 'title of the plot')
+    .option('--json', 'machine-readable output (what was written)')
+    .action(function (this: Command, file: string, o: { output?: string; title?: string; json?: boolean }) {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new Shim6Error('SHIM6_ERR_NOT_FOUND', `${file}: ${(err as Error).message}`);
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (err) {
+        throw new Shim6Error('SHIM6_ERR_USAGE', `${file} is not JSON: ${(err as Error).message}`);
+      }
+      const tl = parseTimeline(parsed, file);
+      const svg = renderReport(tl, o.title === undefined ? {} : { title: o.title });
+      const dest = o.output ?? (file.endsWith('.json') ? file.slice(0, -5) : file) + '.svg';
+      if (dest === '-') {
+        process.stdout.write(svg);
+        return;
+      }
+      fs.writeFileSync(dest, svg);
+      const info = { output: dest, bytes: Buffer.byteLength(svg), samples: tl.samples.length, events: tl.events.map((e) => e.kind), pauses: tl.pauses.length };
+      out(o.json ? toJson(info) : `wrote ${dest} (${tl.samples.length} samples, events: ${info.events.join(', ') || 'none'})`);
     });
 
   program.command('stats')
@@ -301,7 +344,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const isMain = isEntryPoint(import.meta.url);
 if (isMain) {
   main(process.argv).then((code) => { process.exitCode = code; });
 }

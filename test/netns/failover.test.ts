@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, Topology } from '../../src/lab/topology.js';
 import { sleep, until } from '../../src/lab/wait.js';
+import { histogramOf, parseExposition } from '../support/prom.js';
 import type { ContextView } from '../../src/agent/agent.js';
 
 const SEND_TIMEOUT = 3000;
@@ -93,6 +94,15 @@ describe('REAP failover between two agents', () => {
     expect(value('shim6_reap_switches_total{reason="exploration"}')).toBeGreaterThanOrEqual(1);
     expect(value('shim6_reap_switches_total{reason="failback"}')).toBeGreaterThanOrEqual(1);
     expect(value('shim6_contexts{state="ESTABLISHED"}')).toBe(1);
+    // Histograms: the failover (detection → switch) within the Send Timeout's reach, the probes it took, the setup.
+    const fams = parseExposition(metrics);
+    const fo = histogramOf(fams.get('shim6_reap_failover_seconds')!);
+    expect(fo.count).toBeGreaterThanOrEqual(1);
+    expect(fo.sum / fo.count).toBeLessThan((SEND_TIMEOUT + 3000) / 1000);
+    expect(histogramOf(fams.get('shim6_reap_exploration_probes')!).count).toBe(fo.count);
+    expect(histogramOf(fams.get('shim6_reap_outage_seconds')!).count).toBeLessThanOrEqual(fo.count);
+    expect(histogramOf(fams.get('shim6_context_setup_seconds')!).count).toBeGreaterThanOrEqual(1);
+    console.log(JSON.stringify({ histograms: { failoverMeanS: fo.sum / fo.count, outage: histogramOf(fams.get('shim6_reap_outage_seconds')!) } }));
   }, 60_000);
 
   it('link down on A: moves to path 2 by itself, loses nothing, fails back after the link returns', async () => {

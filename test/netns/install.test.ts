@@ -110,6 +110,11 @@ describe('make install / uninstall', () => {
     expect(text.filter((f) => fs.readFileSync(d(f), 'utf8').includes(ROOT))).toEqual([]);
     const unit = fs.readFileSync(d('lib/systemd/system/shim6d.service'), 'utf8');
     expect(unit).toMatch(/^ExecStart=\/usr\/bin\/shim6d --config \/etc\/shim6\/shim6d\.json$/m);
+    // sd_notify from the agent itself; the capabilities of setup (it drops all but CAP_NET_ADMIN once serving).
+    expect(unit).toMatch(/^Type=notify$/m);
+    expect(unit).toMatch(/^NotifyAccess=main$/m);
+    expect(unit).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_ADMIN CAP_BPF CAP_PERFMON CAP_NET_RAW CAP_SETPCAP$/m);
     expect(fs.readFileSync(d('usr/lib/pkgconfig/shim6.pc'), 'utf8')).toMatch(new RegExp(`^Version: ${VERSION.replace(/\./g, '\\.')}$`, 'm'));
   });
 

@@ -43,8 +43,15 @@ describe('resolveConfig: defaults', () => {
       logLevel: 'info',
       teardownOnExit: false,
       reap: { sampleMs: 200 },
+      dropPrivileges: true,
     });
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('drops privileges unless told not to, by file or flag', () => {
+    expect(resolveConfig({ ...UP, dropPrivileges: false }, {}).dropPrivileges).toBe(false);
+    expect(resolveConfig({ ...UP }, { dropPrivileges: false }).dropPrivileges).toBe(false);
+    expect(() => resolveConfig({ ...UP, dropPrivileges: 'no' }, {})).toThrow(/dropPrivileges: must be true or false/);
   });
 
   it('turns HBA on when prefixes are given, and keeps their order', () => {

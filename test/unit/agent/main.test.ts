@@ -30,7 +30,7 @@ const file = (name: string, v: unknown): string => {
 const OPTIONS = [
   '--config', '--uplink', '--shim-dev', '--gso', '--prefix', '--no-hba', '--no-configure-addresses', '--shim-route',
   '--state-dir', '--run-dir', '--bpffs', '--api-socket', '--api-path', '--log-level', '--send-timeout', '--hot-standby', '--no-failback',
-  '--reap-sample', '--tcp-rto-max', '--cgroup', '--metrics', '--teardown-on-exit', '--check-config', '--help', '--version',
+  '--reap-sample', '--tcp-rto-max', '--cgroup', '--metrics', '--no-drop-privileges', '--teardown-on-exit', '--check-config', '--help', '--version',
 ];
 
 describe('shim6d --help', () => {

@@ -1,7 +1,8 @@
 // Prometheus exposition of the agent's counters: format, labels, escaping,
 // the --metrics address parser, and the HTTP endpoint.
 import { describe, expect, it } from 'vitest';
-import { parseListen, renderMetrics, serveMetrics, type MetricsSnapshot } from '../../../src/agent/metrics.js';
+import { AgentHistograms, Histogram, HISTOGRAMS, parseListen, renderMetrics, serveMetrics, type MetricsSnapshot } from '../../../src/agent/metrics.js';
+import { histogramOf, parseExposition } from '../../support/prom.js';
 
 const snap = (over: Partial<MetricsSnapshot> = {}): MetricsSnapshot => ({
   uptimeSeconds: 12,
@@ -46,6 +47,52 @@ describe('renderMetrics', () => {
   it('escapes label values', () => {
     const t = renderMetrics(snap({ events: { 'a"b\\c\nd': 1 } }));
     expect(t).toContain('shim6_dataplane_events_total{type="a\\"b\\\\c\\nd"} 1');
+  });
+});
+
+describe('histograms', () => {
+  it('count each observation in the first bucket that holds it, cumulatively', () => {
+    const h = new Histogram([0.1, 1, 10]);
+    for (const v of [0.05, 0.1, 0.5, 3, 100, NaN]) h.observe(v);
+    expect(h.snapshot()).toEqual({ buckets: [[0.1, 2], [1, 3], [10, 4]], sum: 103.65, count: 5 });
+    expect(() => new Histogram([1, 1])).toThrow(/ascending/);
+    expect(() => new Histogram([])).toThrow(/ascending/);
+  });
+
+  it('are exposed in the histogram text format, and a parser accepts them', () => {
+    const hs = new AgentHistograms();
+    hs.observe('reapFailover', 2.4);
+    hs.observe('reapFailover', 0.3);
+    hs.observe('reapOutage', 3.1);
+    hs.observe('reapProbes', 3);
+    hs.observe('contextSetup', 0.004);
+    hs.observe('apiRequest', 0.0002);
+    const text = renderMetrics(snap({ histograms: hs.snapshot() }));
+    const fams = parseExposition(text);
+    for (const d of Object.values(HISTOGRAMS)) {
+      const f = fams.get(d.name)!;
+      expect(f?.type, d.name).toBe('histogram');
+      expect(f.help).toBe(d.help);
+      const h = histogramOf(f);
+      expect(h.buckets.map(([le]) => le)).toEqual([...d.bounds, Infinity]);
+    }
+    const fo = histogramOf(fams.get('shim6_reap_failover_seconds')!);
+    expect(fo.count).toBe(2);
+    expect(fo.sum).toBeCloseTo(2.7);
+    expect(fo.buckets.find(([le]) => le === 0.5)![1]).toBe(1);
+    expect(fo.buckets.find(([le]) => le === 3)![1]).toBe(2);
+    expect(text).toContain('shim6_reap_failover_seconds_bucket{le="0.05"} 0');
+    expect(text).toContain('shim6_reap_failover_seconds_bucket{le="+Inf"} 2');
+    expect(text).toContain('shim6_context_setup_seconds_bucket{le="0.005"} 1');
+    expect(histogramOf(fams.get('shim6_api_request_duration_seconds')!).count).toBe(1);
+    // Without an API server, no API histogram.
+    expect(parseExposition(renderMetrics(snap({ api: null, histograms: hs.snapshot() }))).has('shim6_api_request_duration_seconds')).toBe(false);
+  });
+
+  it('the parser refuses what a scraper would', () => {
+    expect(() => parseExposition('x 1\n')).toThrow(/no declared family/);
+    expect(() => parseExposition('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n')).toThrow(/cumulative/);
+    expect(() => parseExposition('# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 1\nh_count 1\n')).toThrow(/\+Inf/);
   });
 });
 
