@@ -83,6 +83,18 @@ static __always_inline void stats_rx(__u32 id, struct __sk_buff *skb)
 	}
 }
 
+/* The locator pair a packet of context id arrived on (RFC 6316 Table 2):
+ * written only when it differs from the recorded one. */
+static __always_inline void rx_pair(__u32 id, const __u8 *local, const __u8 *peer)
+{
+	struct shim6_rx_pair *p = bpf_map_lookup_elem(&shim6_rxpair, &id);
+
+	if (p && !(ipv6_addr_eq(p->local, local) && ipv6_addr_eq(p->peer, peer))) {
+		__builtin_memcpy(p->local, local, 16);
+		__builtin_memcpy(p->peer, peer, 16);
+	}
+}
+
 static __always_inline void emit(__u32 type, struct __sk_buff *skb, const __u8 *src,
 				 const __u8 *dst, __u64 tag, __u64 cookie)
 {
@@ -443,6 +455,7 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 		emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
 		return drop(SHIM6_DROP_BAD_LOCATOR);
 	}
+	rx_pair(id, ip6->daddr.s6_addr, ip6->saddr.s6_addr);
 	__builtin_memcpy(ulids, ctx->ulid_peer, 16);
 	__builtin_memcpy(ulids + 16, ctx->ulid_local, 16);
 	if (ins == IP6_END) {
@@ -470,8 +483,10 @@ static __always_inline int rx_plain(struct __sk_buff *skb, struct ipv6hdr *ip6)
 	__builtin_memcpy(key.ulid_peer, ip6->saddr.s6_addr, 16);
 	key.fii = 0;
 	idp = bpf_map_lookup_elem(&shim6_ulid, &key);
-	if (idp)
+	if (idp) {
 		stats_rx(*idp, skb);
+		rx_pair(*idp, key.ulid_local, key.ulid_peer);
+	}
 	return TC_ACT_OK;
 }
 

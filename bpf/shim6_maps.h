@@ -81,6 +81,16 @@ struct {
 	__type(value, struct shim6_ctx_stats);
 } shim6_stats SEC(".maps");
 
+/* Locator pair of the last packet received per context (index: context
+ * id), for the API's SHIM_LOC_*_RECV ancillary data. Not per CPU: the latest
+ * write wins, and it changes only when the peer moves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__type(key, __u32);
+	__type(value, struct shim6_rx_pair);
+} shim6_rxpair SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SHIM6_DROP_MAX);

@@ -73,6 +73,15 @@ struct shim6_ctx_stats {
 };
 _Static_assert(sizeof(struct shim6_ctx_stats) == 48, "shim6_ctx_stats size");
 
+/* Locator pair the last packet of a context arrived on (RFC 6316 Table 2,
+ * SHIM_LOC_LOCAL_RECV / SHIM_LOC_PEER_RECV ancillary data). Index: context
+ * id. Written by ingress only when it changes; all zero: nothing received. */
+struct shim6_rx_pair {
+	__u8  local[16];      /* destination locator of the packet */
+	__u8  peer[16];       /* source locator of the packet */
+};
+_Static_assert(sizeof(struct shim6_rx_pair) == 32, "shim6_rx_pair size");
+
 /* Per-socket policy (RFC 6316 options), socket-local storage. */
 struct shim6_sock_policy {
 	__u32 flags;          /* SHIM6_SOCK_F_* */

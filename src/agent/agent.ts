@@ -217,6 +217,10 @@ export class Agent {
         if (s) this.#sync(s);
         this.#schedule();
       },
+      rxPair: (ct) => {
+        const id = this.#ids.get(ct);
+        return id === undefined ? null : this.#maps.rxPair(id);
+      },
       now: monoMs,
     });
     this.#api = new ApiServer({ backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log });

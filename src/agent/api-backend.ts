@@ -30,6 +30,8 @@ export interface AgentApiDeps {
   held(ct: bigint): boolean;
   /** Application preferences changed: re-rank REAP's pairs. */
   prefsChanged(ct: bigint): void;
+  /** The locator pair the context's latest packet arrived on (data plane), or null before any. */
+  rxPair?(ct: bigint): { local: Uint8Array; peer: Uint8Array } | null;
   now(): number;
 }
 
@@ -192,6 +194,12 @@ export class AgentApiBackend implements ApiBackend {
   feedback(ctx: ApiContext, fb: Feedback): void {
     if (fb.indicator === 'satisfactory') return;
     this.d.reap().feedback(this.d.now(), ctx.id as bigint, 'app');
+  }
+
+  /** SHIM_LOC_*_RECV: the pair of the latest packet received, else the pair in use. */
+  receivedLocators(ctx: ApiContext): { local: Uint8Array; peer: Uint8Array } {
+    const s = this.#snapshot(ctx);
+    return this.d.rxPair?.(ctx.id as bigint) ?? { local: s.lpLocal, peer: s.lpPeer };
   }
 
   /** A context went away: its application state too. */

@@ -198,8 +198,16 @@ export interface ApiBackend {
   /** SHIM_DEFERRED_CONTEXT_SETUP: true for Shim6. */
   deferredSetup(): boolean;
 
-  /** Later (ancillary data): SHIM_FEEDBACK from sendmsg. */
+  /** SHIM_FEEDBACK from sendmsg (RFC 6316 §7.3). */
   feedback?(ctx: ApiContext, fb: Feedback): MaybePromise<void>;
+
+  /**
+   * The locator pair the context's latest packet arrived on (RFC 6316 §7.1,
+   * SHIM_LOC_*_RECV ancillary data): local = its destination, peer = its
+   * source. Before any packet: the pair in use. Without it, RECVMSG answers
+   * with the ULID pair.
+   */
+  receivedLocators?(ctx: ApiContext): MaybePromise<{ readonly local: Uint8Array; readonly peer: Uint8Array }>;
 
   /**
    * Context events (SUBSCRIBE). The server subscribes once, when it starts

@@ -171,6 +171,16 @@ export class DataplaneMaps {
   statsReset(id: number): void {
     const stride = Math.ceil(L.Shim6CtxStatsLayout.size / 8) * 8;
     native().mapUpdate(this.fds.shim6_stats, u32(id), Buffer.alloc(stride * this.ncpu));
+    native().mapUpdate(this.fds.shim6_rxpair, u32(id), Buffer.alloc(L.Shim6RxPairLayout.size));
+  }
+
+  /** The locator pair the last packet of context id arrived on (ingress), or null before any. */
+  rxPair(id: number): { local: Uint8Array; peer: Uint8Array } | null {
+    const v = native().mapLookup(this.fds.shim6_rxpair, u32(id));
+    if (!v) return null;
+    const p = L.decodeShim6RxPair(v);
+    if (p.local.every((b) => b === 0) && p.peer.every((b) => b === 0)) return null;
+    return { local: new Uint8Array(p.local), peer: new Uint8Array(p.peer) };
   }
 
   /** Event counters (GSO self-test), summed over CPUs. */

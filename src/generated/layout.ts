@@ -69,6 +69,7 @@ export const MAPS = {
   shim6_events: { type: 27, maxEntries: 262144, key: null, value: null },
   shim6_loc: { type: 1, maxEntries: 524288, key: "shim6_loc_key", value: "shim6_locator" },
   shim6_ptag: { type: 1, maxEntries: 65536, key: "INT:8", value: "INT:4" },
+  shim6_rxpair: { type: 2, maxEntries: 65536, key: "INT:4", value: "shim6_rx_pair" },
   shim6_seen: { type: 9, maxEntries: 16384, key: "shim6_ulid_key", value: "INT:8" },
   shim6_sock: { type: 24, maxEntries: 0, key: "INT:4", value: "shim6_sock_policy" },
   shim6_stats: { type: 6, maxEntries: 65536, key: "INT:4", value: "shim6_ctx_stats" },
@@ -334,6 +335,32 @@ export function decodeShim6Locator(buf: Uint8Array, off = 0): Shim6Locator {
   };
 }
 
+export interface Shim6RxPair {
+  local: Uint8Array;
+  peer: Uint8Array;
+}
+export const Shim6RxPairLayout: StructLayout = {
+  name: "shim6_rx_pair",
+  size: 32,
+  fields: {
+    local: { offset: 0, size: 16, kind: "bytes" },
+    peer: { offset: 16, size: 16, kind: "bytes" },
+  },
+};
+export function encodeShim6RxPair(v: Shim6RxPair, buf: Buffer = Buffer.alloc(32), off = 0): Buffer {
+  copyBytes(buf, off + 0, v.local, 16, "shim6_rx_pair.local");
+  copyBytes(buf, off + 16, v.peer, 16, "shim6_rx_pair.peer");
+  return buf;
+}
+export function decodeShim6RxPair(buf: Uint8Array, off = 0): Shim6RxPair {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < off + 32) throw new RangeError("shim6_rx_pair: need 32 bytes");
+  return {
+    local: Uint8Array.prototype.slice.call(b, off + 0, off + 16),
+    peer: Uint8Array.prototype.slice.call(b, off + 16, off + 32),
+  };
+}
+
 export interface Shim6SockPolicy {
   flags: number;
   fii: number;
@@ -433,6 +460,7 @@ export const LAYOUTS: Readonly<Record<string, StructLayout>> = {
   shim6_event: Shim6EventLayout,
   shim6_loc_key: Shim6LocKeyLayout,
   shim6_locator: Shim6LocatorLayout,
+  shim6_rx_pair: Shim6RxPairLayout,
   shim6_sock_policy: Shim6SockPolicyLayout,
   shim6_ulid_key: Shim6UlidKeyLayout,
   shim6_uplink: Shim6UplinkLayout,
