@@ -413,6 +413,40 @@ static __always_inline int translate_icmp_error(struct __sk_buff *skb, struct sh
 	return TC_ACT_OK;
 }
 
+/* Responder side of a forked context (RFC 6316 Appendix A; DESIGN.md: outbound
+ * by socket, inbound by tag): a TCP/UDP packet that arrived on forked
+ * context fii, its ULIDs restored and nothing between the fixed header and
+ * the transport header, belongs to a connected socket of ours. Give that
+ * socket the fork's FII in its policy (socket-local storage, created here),
+ * so what it sends leaves on the same forked context. A socket that has an
+ * FII or SHIM_DONTSHIM already is left alone; listeners and unconnected UDP
+ * sockets too (they serve many flows). */
+static __always_inline void fork_claim(struct __sk_buff *skb, __u8 proto, __u32 fii)
+{
+	struct bpf_sock_tuple t = {};
+	struct shim6_sock_policy *pol;
+	struct bpf_sock *sk;
+	__be16 ports[2];
+
+	if (bpf_skb_load_bytes(skb, L3_OFF + 8, t.ipv6.saddr, 32) < 0 ||
+	    bpf_skb_load_bytes(skb, IP6_END, ports, 4) < 0)
+		return;
+	t.ipv6.sport = ports[0];
+	t.ipv6.dport = ports[1];
+	if (proto == NEXTHDR_TCP)
+		sk = bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return;
+	if (sk->state == BPF_TCP_ESTABLISHED) {
+		pol = bpf_sk_storage_get(&shim6_sock, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+		if (pol && !pol->fii && !(pol->flags & SHIM6_SOCK_F_DONTSHIM))
+			pol->fii = fii;
+	}
+	bpf_sk_release(sk);
+}
+
 /* A payload header (copied into sh) at offset ins, named by the Next Header
  * byte at nh_off: check it, find its context, check the locators, strip it
  * and restore the ULIDs. ip6 points at the fixed header. */
@@ -423,7 +457,7 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 	struct shim6_ctx *ctx;
 	__u8 ulids[32], hop_limit = ip6->hop_limit;
 	__be16 plen = ip6->payload_len;
-	__u32 *idp, id;
+	__u32 *idp, id, fii;
 	__u64 tag;
 	int err;
 
@@ -456,6 +490,7 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 		return drop(SHIM6_DROP_BAD_LOCATOR);
 	}
 	rx_pair(id, ip6->daddr.s6_addr, ip6->saddr.s6_addr);
+	fii = ctx->fii;
 	__builtin_memcpy(ulids, ctx->ulid_peer, 16);
 	__builtin_memcpy(ulids + 16, ctx->ulid_local, 16);
 	if (ins == IP6_END) {
@@ -470,6 +505,8 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 			return drop(SHIM6_DROP_STORE);
 	}
 	stats_rx(id, skb);
+	if (fii && ins == IP6_END && (sh[0] == NEXTHDR_TCP || sh[0] == NEXTHDR_UDP))
+		fork_claim(skb, sh[0], fii);
 	return TC_ACT_OK;
 }
 

@@ -221,6 +221,24 @@ export class Agent {
         const id = this.#ids.get(ct);
         return id === undefined ? null : this.#maps.rxPair(id);
       },
+      trigger: (ulidLocal, ulidPeer, fii) => {
+        this.log.info({ event: 'fork', ulidLocal: formatIpv6(ulidLocal), ulidPeer: formatIpv6(ulidPeer), fii }, 'context fork for a socket (RFC 6316 §11.1)');
+        this.#perform(this.#host.trigger(monoMs(), { ulidLocal, ulidPeer, fii }));
+        this.#schedule();
+      },
+      removeContext: (ct) => {
+        this.#perform(this.#host.removeContext(monoMs(), { ctLocal: ct }));
+        this.#schedule();
+      },
+      setPair: (ct, local, peer) => {
+        const r = this.#host.setCurrentPair(monoMs(), ct, { local, peer });
+        if (!r.ok) return false;
+        // The application's choice: REAP starts over on the new pair (as for an operator's).
+        this.#reap.remove(ct);
+        this.#perform(r.actions);
+        this.#schedule();
+        return true;
+      },
       now: monoMs,
     });
     this.#api = new ApiServer({ backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log });
@@ -265,6 +283,7 @@ export class Agent {
     this.#nl?.close();
     await this.#server?.close().catch(() => {});
     await this.#api?.close().catch(() => {});
+    this.#apiBackend?.close();
     this.#metrics?.close();
     if (this.#ready) this.#compact();
     if (this.cfg.teardownOnExit && this.#ready) {

@@ -1,8 +1,13 @@
 // The RFC 6316 API served by the agent: ApiBackend (src/api/backend.ts) on
 // the context core, REAP and the data-plane maps. The API server calls in
 // here only; everything it learns about a socket came from the fd itself.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { ContextState, type ContextSnapshot, type ShimHost } from '../context/index.js';
-import { ApiError, DEFAULT_POLICY, type ApiBackend, type ApiContext, type ApiEvent, type Feedback, type LocatorInfo, type LocatorPref, type ReapKnobs, type ReapView, type Side, type SocketPolicy, type SocketRef } from '../api/backend.js';
+import {
+  ApiError, DEFAULT_POLICY, type ApiBackend, type ApiContext, type ApiEvent, type Feedback, type LocatorInfo, type LocatorPref, type PreferenceChange,
+  type ReapKnobs, type ReapView, type Side, type SocketPolicy, type SocketRef,
+} from '../api/backend.js';
 import { SHIM_LOC_FLAG_CGA, SHIM_LOC_FLAG_HBA } from '../api/shim-h.js';
 import { readSockPolicy, writeSockPolicy, fromDataplanePolicy } from '../api/sock-policy.js';
 import { DEFAULT_SEND_TIMEOUT_MS } from '../reap/index.js';
@@ -32,7 +37,46 @@ export interface AgentApiDeps {
   prefsChanged(ct: bigint): void;
   /** The locator pair the context's latest packet arrived on (data plane), or null before any. */
   rxPair?(ct: bigint): { local: Uint8Array; peer: Uint8Array } | null;
+  /** Start a context for (ULID pair, FII) (a fork: I1 with the FII option). */
+  trigger?(ulidLocal: Uint8Array, ulidPeer: Uint8Array, fii: number): void;
+  /** Delete a context (a fork whose socket closed). */
+  removeContext?(ct: bigint): void;
+  /** Move a context to this pair now (false: the core refused it). */
+  setPair?(ct: bigint, local: Uint8Array, peer: Uint8Array): boolean;
+  /** Inodes of this network namespace's TCP/UDP sockets (default: /proc/net/{tcp,udp}{,6}). */
+  liveSockets?(): Set<number>;
   now(): number;
+}
+
+/** A socket, as the forking code remembers it: its cookie and its inode (for liveness, /proc/net). */
+interface SocketId {
+  readonly cookie: bigint;
+  readonly ino: number;
+}
+
+/** How long a fork may take to establish before the setsockopt fails (EAGAIN). */
+export const FORK_ESTABLISH_MS = 5000;
+/** How often forks are checked for a closed socket. */
+export const FORK_SWEEP_MS = 500;
+
+/** Inodes of the sockets in /proc/net/{tcp,tcp6,udp,udp6} (this network namespace). */
+export function procSocketInodes(): Set<number> {
+  const out = new Set<number>();
+  for (const f of ['tcp6', 'udp6', 'tcp', 'udp']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/net/${f}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const rows = text.split('\n');
+    for (let i = 1; i < rows.length; i++) {
+      const cols = rows[i].trim().split(/\s+/);
+      const ino = Number(cols[9]);
+      if (ino > 0) out.add(ino);
+    }
+  }
+  return out;
 }
 
 export class AgentApiBackend implements ApiBackend {
@@ -41,8 +85,19 @@ export class AgentApiBackend implements ApiBackend {
   readonly #recv = new Map<bigint, { recvLocal: boolean; recvPeer: boolean }>();
 
   readonly #listeners = new Set<(ev: ApiEvent) => void>();
+  /** Who set the application preferences of a shared context (RFC 6316 §11.1), by context. */
+  readonly #prefOwner = new Map<bigint, SocketId>();
+  /** Forked contexts (by CT(local)) and the socket each one serves. */
+  readonly forks = new Map<bigint, SocketId & { readonly fii: number }>();
+  #sweep: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: AgentApiDeps) {}
+
+  /** Stop the fork sweep (agent stop). */
+  close(): void {
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = null;
+  }
 
   /** SUBSCRIBE: the server registers one listener and routes events to subscribed sockets. */
   subscribe(listener: (ev: ApiEvent) => void): () => void {
@@ -128,6 +183,24 @@ export class AgentApiBackend implements ApiBackend {
     const p = this.#prefs(ctx.id as bigint);
     (side === 'local' ? p.local : p.peer).set(hex(pref.addr), pref);
     this.d.prefsChanged(ctx.id as bigint);
+    this.#moveToPreferred(ctx);
+  }
+
+  /**
+   * The application's preferences choose among candidate locators (RFC 6316
+   * §6.4/§6.5, superseding the peer's): when they name a better pair than
+   * the one in use — the most preferred local locator on an interface and
+   * the most preferred verified peer locator — the context moves to it.
+   */
+  #moveToPreferred(ctx: ApiContext): void {
+    if (!this.d.setPair) return;
+    const s = this.#snapshot(ctx);
+    const key = (l: LocatorInfo) => l.prio * 0x10000 + (0xffff - l.weight);
+    const pick = (ls: LocatorInfo[]) => ls.reduce<LocatorInfo | undefined>((b, l) => (!b || key(l) < key(b) ? l : b), undefined);
+    const local = pick(this.locators(ctx, 'local').filter((l) => this.isLocalAddress(l.addr)));
+    const peer = pick(this.locators(ctx, 'peer').filter((l) => l.reach === 'verified'));
+    if (!local || !peer || (hex(local.addr) === hex(s.lpLocal) && hex(peer.addr) === hex(s.lpPeer))) return;
+    this.d.setPair(ctx.id as bigint, local.addr, peer.addr);
   }
 
   setLocatorList(ctx: ApiContext, side: Side, list: readonly LocatorPref[]): void {
@@ -139,6 +212,7 @@ export class AgentApiBackend implements ApiBackend {
     if (side === 'local') p.localOnly = new Set(list.map((l) => hex(l.addr)));
     else p.peerOnly = new Set(list.map((l) => hex(l.addr)));
     this.d.prefsChanged(ctx.id as bigint);
+    this.#moveToPreferred(ctx);
   }
 
   socketPolicy(sock: SocketRef): SocketPolicy {
@@ -205,5 +279,109 @@ export class AgentApiBackend implements ApiBackend {
   /** A context went away: its application state too. */
   forget(ct: bigint): void {
     this.prefs.delete(ct);
+    this.#prefOwner.delete(ct);
+  }
+
+  /**
+   * RFC 6316 §11.1. The first socket to set preferences on a shared context
+   * owns them; another socket's change that would alter what the owner gets
+   * (the most preferred locator on that side, or the list) while the owner is
+   * open forks a context for the changing socket. A fork's own socket changes
+   * its fork. SHIM_LOC_*_SEND never forks: pins are per socket already.
+   */
+  async preferenceContext(sock: SocketRef, ctx: ApiContext, change: PreferenceChange): Promise<ApiContext> {
+    const ct = ctx.id as bigint;
+    if (ctx.fii !== 0) return ctx;
+    const owner = this.#prefOwner.get(ct);
+    const live = (id: SocketId): boolean => (this.d.liveSockets ?? procSocketInodes)().has(id.ino);
+    const me = (): SocketId => ({ cookie: sock.cookie, ino: fs.fstatSync(sock.fd).ino });
+    if (!owner || owner.cookie === sock.cookie || !live(owner) || !this.#conflicts(ctx, change)) {
+      if (!owner || owner.cookie !== sock.cookie) this.#prefOwner.set(ct, me());
+      return ctx;
+    }
+    if (!this.d.trigger || !this.d.removeContext) return ctx;
+    return this.#fork(sock, ctx, me());
+  }
+
+  /** Would the change alter what the shared context's owner gets? */
+  #conflicts(ctx: ApiContext, change: PreferenceChange): boolean {
+    const now = this.locators(ctx, change.side);
+    const key = (l: { prio: number; weight: number }) => l.prio * 0x10000 + (0xffff - l.weight);
+    const best = (ls: ReadonlyArray<{ addr: Uint8Array; prio: number; weight: number }>) =>
+      ls.reduce<{ addr: Uint8Array; prio: number; weight: number } | undefined>((b, l) => (!b || key(l) < key(b) ? l : b), undefined);
+    let after: ReadonlyArray<{ addr: Uint8Array; prio: number; weight: number }>;
+    if (change.list) {
+      const mine = new Set(change.prefs.map((p) => hex(p.addr)));
+      if (mine.size !== now.length || now.some((l) => !mine.has(hex(l.addr)))) return true;
+      after = change.prefs;
+    } else {
+      const p = change.prefs[0];
+      after = now.map((l) => (hex(l.addr) === hex(p.addr) ? { ...l, prio: p.prio, weight: p.weight } : l));
+    }
+    const b0 = best(now), b1 = best(after);
+    return !!b0 && !!b1 && hex(b0.addr) !== hex(b1.addr);
+  }
+
+  /** Fork ctx for this socket: a new FII in its policy, I1 with the FII option, wait for ESTABLISHED. */
+  async #fork(sock: SocketRef, ctx: ApiContext, owner: SocketId): Promise<ApiContext> {
+    const policy = this.socketPolicy(sock);
+    let fii = 0;
+    while (fii === 0 || this.d.host().context({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii })) fii = crypto.randomInt(1, 0xffff_ffff);
+    this.setSocketPolicy(sock, { ...policy, fii });
+    this.d.trigger!(ctx.ulidLocal, ctx.ulidPeer, fii);
+    const s0 = this.d.host().context({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii });
+    const fail = (why: string): never => {
+      if (s0?.ctLocal != null) this.d.removeContext!(s0.ctLocal);
+      this.setSocketPolicy(sock, policy);
+      throw new ApiError('EAGAIN', `context fork (FII ${fii}) ${why}`);
+    };
+    if (!s0 || s0.ctLocal === null) return fail('not started');
+    const ct = s0.ctLocal;
+    this.forks.set(ct, { ...owner, fii });
+    this.#startSweep();
+    const deadline = this.d.now() + FORK_ESTABLISH_MS;
+    for (;;) {
+      const s = this.d.host().context({ ctLocal: ct });
+      if (s && s.state === ContextState.Established && this.d.held(ct)) break;
+      if (!s || this.d.now() > deadline) {
+        this.forks.delete(ct);
+        return fail(s ? 'not established in time' : 'failed');
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // The fork starts from the shared context's application preferences.
+    const shared = this.prefs.get(ctx.id as bigint);
+    if (shared) {
+      this.prefs.set(ct, {
+        local: new Map(shared.local), peer: new Map(shared.peer),
+        localOnly: shared.localOnly && new Set(shared.localOnly), peerOnly: shared.peerOnly && new Set(shared.peerOnly),
+      });
+    }
+    this.#prefOwner.set(ct, owner);
+    return { id: ct, ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii };
+  }
+
+  #startSweep(): void {
+    if (this.#sweep) return;
+    this.#sweep = setInterval(() => this.sweepForks(), FORK_SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  /** Delete the forks whose socket has closed (RFC 6316 §11.1: SHOULD). */
+  sweepForks(): void {
+    if (this.forks.size === 0) {
+      this.close();
+      return;
+    }
+    const live = (this.d.liveSockets ?? procSocketInodes)();
+    for (const [ct, f] of [...this.forks]) {
+      if (!this.d.host().context({ ctLocal: ct })) {
+        this.forks.delete(ct); // gone by itself (lost, idle)
+        continue;
+      }
+      if (live.has(f.ino)) continue;
+      this.forks.delete(ct);
+      this.d.removeContext!(ct);
+    }
   }
 }

@@ -67,6 +67,13 @@ export interface LocatorInfo {
 
 export type Side = 'local' | 'peer';
 
+/** A preference change as the forking decision sees it: one locator (PREF), or a whole list (LOCLIST). */
+export interface PreferenceChange {
+  readonly side: Side;
+  readonly prefs: readonly LocatorPref[];
+  readonly list: boolean;
+}
+
 /** A locator and the preference the application asks for. */
 export interface LocatorPref {
   readonly addr: Uint8Array;
@@ -197,6 +204,16 @@ export interface ApiBackend {
 
   /** SHIM_DEFERRED_CONTEXT_SETUP: true for Shim6. */
   deferredSetup(): boolean;
+
+  /**
+   * Context forking (RFC 6316 §11.1): the context a preference change of
+   * this socket (SHIM_LOC_*_PREF, SHIM_LOCLIST_*) applies to. `ctx` itself,
+   * unless the change conflicts with preferences another live socket set on
+   * it: then a forked context (new FII) for this socket only, established
+   * before this resolves, its FII in the socket's policy, deleted when the
+   * socket closes. Without it, changes apply to the shared context.
+   */
+  preferenceContext?(sock: SocketRef, ctx: ApiContext, change: PreferenceChange): MaybePromise<ApiContext>;
 
   /** SHIM_FEEDBACK from sendmsg (RFC 6316 §7.3). */
   feedback?(ctx: ApiContext, fb: Feedback): MaybePromise<void>;

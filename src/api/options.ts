@@ -139,7 +139,10 @@ function prefOption(side: Side): OptionSpec {
       if (side === 'local') await checkLocal(c, ctx, addr);
       else await checkPeer(c, ctx, addr, true);
       // lc_ifidx and lc_flags have no effect in a set (§6.4).
-      await c.backend.setPreference(ctx, side, { addr, prio: l.prio, weight: l.weight });
+      const pref = { addr, prio: l.prio, weight: l.weight };
+      // §11.1: a preference that conflicts with another socket's forks a context for this one.
+      const target = c.backend.preferenceContext ? await c.backend.preferenceContext(c.sock, ctx, { side, prefs: [pref], list: false }) : ctx;
+      await c.backend.setPreference(target, side, pref);
     },
   };
 }
@@ -205,7 +208,8 @@ function listOption(side: Side): OptionSpec {
         if (side === 'local') await checkLocal(c, ctx, p.addr);
         else await checkPeer(c, ctx, p.addr, false);
       }
-      await c.backend.setLocatorList(ctx, side, prefs);
+      const target = c.backend.preferenceContext ? await c.backend.preferenceContext(c.sock, ctx, { side, prefs, list: true }) : ctx;
+      await c.backend.setLocatorList(target, side, prefs);
     },
   };
 }
