@@ -87,6 +87,8 @@ export class AgentApiBackend implements ApiBackend {
   readonly #listeners = new Set<(ev: ApiEvent) => void>();
   /** Who set the application preferences of a shared context (RFC 6316 §11.1), by context. */
   readonly #prefOwner = new Map<bigint, SocketId>();
+  /** SHIM_APP_TIMEOUT / pe_keepaliveto as the application set them, by context. */
+  readonly #appTimeout = new Map<bigint, number>();
   /** Forked contexts (by CT(local)) and the socket each one serves. */
   readonly forks = new Map<bigint, SocketId & { readonly fii: number }>();
   #sweep: NodeJS.Timeout | null = null;
@@ -239,7 +241,8 @@ export class AgentApiBackend implements ApiBackend {
       hotStandby: v.hotStandby,
     };
     const requested: ReapKnobs = {
-      sendTimeoutS: v.sendTimeoutMs === DEFAULT_SEND_TIMEOUT_MS ? 0 : effective.sendTimeoutS,
+      // What the application set (RFC 6316 §6.12 reads back its value, 15 included), else 0 when REAP runs its default.
+      sendTimeoutS: this.#appTimeout.get(ctx.id as bigint) ?? (v.sendTimeoutMs === DEFAULT_SEND_TIMEOUT_MS ? 0 : effective.sendTimeoutS),
       keepaliveIntervalS: 0,
       initialProbes: 0,
       initialProbeTimeoutMs: 0,
@@ -255,6 +258,8 @@ export class AgentApiBackend implements ApiBackend {
     if (changes.sendTimeoutS !== undefined) {
       const ms = changes.sendTimeoutS === 0 ? DEFAULT_SEND_TIMEOUT_MS : changes.sendTimeoutS * 1000;
       if (!this.d.reap().setSendTimeout(now, ct, ms)) throw new ApiError('EOPNOTSUPP', 'no REAP instance for this context');
+      if (changes.sendTimeoutS === 0) this.#appTimeout.delete(ct);
+      else this.#appTimeout.set(ct, changes.sendTimeoutS);
     }
     if (changes.hotStandby !== undefined && !this.d.reap().setHotStandby(now, ct, changes.hotStandby)) {
       throw new ApiError('EOPNOTSUPP', 'no REAP instance for this context');
@@ -280,6 +285,7 @@ export class AgentApiBackend implements ApiBackend {
   forget(ct: bigint): void {
     this.prefs.delete(ct);
     this.#prefOwner.delete(ct);
+    this.#appTimeout.delete(ct);
   }
 
   /**
