@@ -94,7 +94,7 @@ export interface SocketPolicy {
   readonly sendLocal: Uint8Array | null;
   /** SHIM_LOC_PEER_SEND: pinned destination locator (SHIM6_SOCK_F_PIN_PEER, lp_peer), null: none. */
   readonly sendPeer: Uint8Array | null;
-  /** SHIM_LOC_LOCAL_RECV / SHIM_LOC_PEER_RECV (for the recvmsg ancillary data, later). */
+  /** SHIM_LOC_LOCAL_RECV / SHIM_LOC_PEER_RECV (RECVMSG ancillary data). */
   readonly recvLocal: boolean;
   readonly recvPeer: boolean;
   /** Forked context instance this socket uses (0: the default context). */
