@@ -183,7 +183,12 @@ export class AgentApiBackend implements ApiBackend {
   setPreference(ctx: ApiContext, side: Side, pref: LocatorPref): void {
     this.#snapshot(ctx);
     const p = this.#prefs(ctx.id as bigint);
-    (side === 'local' ? p.local : p.peer).set(hex(pref.addr), pref);
+    const m = side === 'local' ? p.local : p.peer;
+    const k = hex(pref.addr);
+    const old = m.get(k);
+    // The same preference again changes nothing: no re-ranking, no data-plane write.
+    if (old && old.prio === pref.prio && old.weight === pref.weight) return;
+    m.set(k, pref);
     this.d.prefsChanged(ctx.id as bigint);
     this.#moveToPreferred(ctx);
   }
