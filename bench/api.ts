@@ -144,6 +144,9 @@ interface Child {
   waitLine(pred: (l: string) => boolean): Promise<void>;
 }
 
+/** CPU time (µs) of the process serving the API: this one, or the agent (agent mode, /proc/PID/stat at 100 Hz). */
+let serverCpuUs = (): number => { const u = process.cpuUsage(); return u.user + u.system; };
+
 /** How clients are started: here, or in host A's namespace (agent mode). */
 let spawner = (bin: string, args: string[], env: Record<string, string>): ChildProcess => spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
 
@@ -193,13 +196,13 @@ async function runJson(bin: string, args: string[], env: Record<string, string>)
 async function throughput(bin: string, env: Record<string, string>, k: number): Promise<{ rate: number; cpuUs: number }> {
   const cs = Array.from({ length: k }, () => start(bin, ['tput', String(TPUT_SECS)], env));
   await Promise.all(cs.map((c) => c.waitLine((l) => l === 'ready')));
-  const cpu0 = process.cpuUsage();
+  const cpu0 = serverCpuUs();
   for (const c of cs) c.write('go\n');
   await Promise.all(cs.map((c) => c.done));
-  const cpu = process.cpuUsage(cpu0);
+  const cpu = serverCpuUs() - cpu0;
   const rs = cs.map(lastJson);
   const calls = rs.reduce((s, r) => s + r.calls, 0);
-  return { rate: rs.reduce((s, r) => s + r.calls / r.secs, 0), cpuUs: (cpu.user + cpu.system) / calls };
+  return { rate: rs.reduce((s, r) => s + r.calls / r.secs, 0), cpuUs: cpu / calls };
 }
 
 async function events(bin: string, env: Record<string, string>, backend: BenchBackend, ctx: BenchCtx): Promise<Record<string, number>> {
@@ -294,6 +297,11 @@ async function agentTarget(): Promise<Target> {
     await echo.ready;
     const apiSocket = A.ctlJson<{ apiSocket: string }>('agent', 'status').apiSocket;
     spawner = (bin, args, env) => t.A.spawn(bin, args, { env: { ...process.env, ...env } });
+    const pid = A.child.pid!; // ip netns exec execs node: the agent itself
+    serverCpuUs = () => {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10_000;
+    };
     const errors0 = A.ctlJson<{ api: { errors: number } | null }>('agent', 'status').api?.errors ?? 0;
     log('agent mode', { ulids: [hA[0], hB[0]] });
     return {
