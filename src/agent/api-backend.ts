@@ -133,7 +133,7 @@ export class AgentApiBackend implements ApiBackend {
     if (!sock.local || !sock.peer || sock.local.family !== 'IPv6' || sock.peer.family !== 'IPv6') return null;
     let fii = 0;
     try {
-      fii = readSockPolicy(this.d.sockMapFd(), sock.fd)?.fii ?? 0;
+      fii = this.socketPolicy(sock).fii;
     } catch { /* no policy */ }
     const s = this.d.host().context({ ulidLocal: sock.local.addr, ulidPeer: sock.peer.addr, fii });
     if (!s || s.ctLocal === null || s.state !== ContextState.Established || !this.d.held(s.ctLocal)) return null;
@@ -222,13 +222,20 @@ export class AgentApiBackend implements ApiBackend {
     this.#moveToPreferred(ctx);
   }
 
+  /** Policies read during one request (a SocketRef lives for one request): one map lookup per request. */
+  readonly #policyOf = new WeakMap<SocketRef, SocketPolicy>();
+
   socketPolicy(sock: SocketRef): SocketPolicy {
+    const cached = this.#policyOf.get(sock);
+    if (cached) return cached;
     const v = readSockPolicy(this.d.sockMapFd(), sock.fd);
-    if (!v) return { ...DEFAULT_POLICY, ...(this.#recv.get(sock.cookie) ?? {}) };
-    return fromDataplanePolicy(v, this.#recv.get(sock.cookie));
+    const p = v ? fromDataplanePolicy(v, this.#recv.get(sock.cookie)) : { ...DEFAULT_POLICY, ...(this.#recv.get(sock.cookie) ?? {}) };
+    this.#policyOf.set(sock, p);
+    return p;
   }
 
   setSocketPolicy(sock: SocketRef, policy: SocketPolicy): void {
+    this.#policyOf.delete(sock);
     writeSockPolicy(this.d.sockMapFd(), sock.fd, policy);
     if (policy.recvLocal || policy.recvPeer) this.#recv.set(sock.cookie, { recvLocal: policy.recvLocal, recvPeer: policy.recvPeer });
     else this.#recv.delete(sock.cookie);
