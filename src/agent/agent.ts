@@ -834,6 +834,7 @@ export class Agent {
   #registerMethods(srv: ControlServer): void {
     srv.handle('status', () => this.status());
     srv.handle('contexts', () => this.contextsView());
+    srv.handle('sockets', () => this.#apiBackend?.socketsView() ?? []);
     srv.handle('probe', (p) => {
       const ct = parseTagParam(p.ct);
       if (!this.#reap.feedback(monoMs(), ct, 'app')) throw new ControlError('ENOENT', `no established context ${tagText(ct)}`);

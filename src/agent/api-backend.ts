@@ -54,6 +54,24 @@ interface SocketId {
   readonly ino: number;
 }
 
+/** A socket that set an option (shim6ctl sockets). */
+export interface SocketView {
+  cookie: string;
+  pid: number;
+  uid: number;
+  local: string | null;
+  peer: string | null;
+  /** The context it uses now (CT(local)), null without one. */
+  ctLocal: string | null;
+  fii: number;
+  /** Options (and sendmsg ancillary data) it set, in order of first use. */
+  options: string[];
+  lastSetAgoS: number;
+}
+
+/** Sockets remembered for shim6ctl sockets (the oldest go first). */
+export const MAX_SOCKETS = 4096;
+
 /** How long a fork may take to establish before the setsockopt fails (EAGAIN). */
 export const FORK_ESTABLISH_MS = 5000;
 /** How often forks are checked for a closed socket. */
@@ -92,6 +110,8 @@ export class AgentApiBackend implements ApiBackend {
   /** Forked contexts (by CT(local)) and the socket each one serves. */
   readonly forks = new Map<bigint, SocketId & { readonly fii: number }>();
   #sweep: NodeJS.Timeout | null = null;
+  /** Sockets that set options, by cookie (shim6ctl sockets). */
+  readonly #sockets = new Map<bigint, { ref: SocketId; pid: number; uid: number; local: string | null; peer: string | null; ulidLocal: Uint8Array | null; ulidPeer: Uint8Array | null; options: string[]; at: number }>();
 
   constructor(private readonly d: AgentApiDeps) {}
 
@@ -291,6 +311,43 @@ export class AgentApiBackend implements ApiBackend {
   receivedLocators(ctx: ApiContext): { local: Uint8Array; peer: Uint8Array } {
     const s = this.#snapshot(ctx);
     return this.d.rxPair?.(ctx.id as bigint) ?? { local: s.lpLocal, peer: s.lpPeer };
+  }
+
+  /** A socket set an option: remember it for shim6ctl sockets (while its fd is open). */
+  noteSocket(sock: SocketRef, what: string): void {
+    let r = this.#sockets.get(sock.cookie);
+    if (!r) {
+      if (this.#sockets.size >= MAX_SOCKETS) this.#sockets.delete(this.#sockets.keys().next().value!);
+      const text = (a: SocketRef['local']) => (a ? (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`) : null);
+      r = {
+        ref: { cookie: sock.cookie, ino: fs.fstatSync(sock.fd).ino }, pid: sock.cred.pid, uid: sock.cred.uid,
+        local: text(sock.local), peer: text(sock.peer), ulidLocal: sock.local?.addr ?? null, ulidPeer: sock.peer?.addr ?? null, options: [], at: 0,
+      };
+      this.#sockets.set(sock.cookie, r);
+    }
+    if (!r.options.includes(what)) r.options.push(what);
+    r.at = this.d.now();
+  }
+
+  /** The open sockets that set options, with the context each one uses (shim6ctl sockets). */
+  socketsView(): SocketView[] {
+    const live = (this.d.liveSockets ?? procSocketInodes)();
+    const out: SocketView[] = [];
+    for (const [cookie, r] of [...this.#sockets]) {
+      if (!live.has(r.ref.ino)) {
+        this.#sockets.delete(cookie);
+        continue;
+      }
+      const fork = [...this.forks].find(([, f]) => f.cookie === cookie);
+      const fii = fork?.[1].fii ?? 0;
+      const s = r.ulidLocal && r.ulidPeer ? this.d.host().context(fork ? { ctLocal: fork[0] } : { ulidLocal: r.ulidLocal, ulidPeer: r.ulidPeer, fii: 0 }) : undefined;
+      out.push({
+        cookie: cookie.toString(), pid: r.pid, uid: r.uid, local: r.local, peer: r.peer,
+        ctLocal: s?.ctLocal != null ? `0x${s.ctLocal.toString(16)}` : null, fii, options: r.options,
+        lastSetAgoS: Math.round((this.d.now() - r.at) / 100) / 10,
+      });
+    }
+    return out;
   }
 
   /** A context went away: its application state too. */

@@ -215,6 +215,12 @@ export interface ApiBackend {
    */
   preferenceContext?(sock: SocketRef, ctx: ApiContext, change: PreferenceChange): MaybePromise<ApiContext>;
 
+  /**
+   * A set (SETSOCKOPT, or SENDMSG ancillary data) of this socket succeeded
+   * (for `shim6ctl sockets`). Called while the passed fd is still open.
+   */
+  noteSocket?(sock: SocketRef, what: string): void;
+
   /** SHIM_FEEDBACK from sendmsg (RFC 6316 §7.3). */
   feedback?(ctx: ApiContext, fb: Feedback): MaybePromise<void>;
 

@@ -16,7 +16,7 @@ import { EVENT_TYPE, encodeEvent } from './events.js';
 import { Attr, Flag, MsgType, decodeFrame, encodeFrame, getU32, findAttr, nested, u32, bytes, text, type Frame, type FrameAttr } from './frame.js';
 import { handleOption } from './options.js';
 import { cmsgsOf, handleRecvmsg, handleSendmsg, handleSendmsgDone, type OneShotTable } from './ancillary.js';
-import { SOL_SHIM, errnoNumber, optionName, SHIM6_API_SOCKET_DEFAULT, SHIM_EVENT_ALL, type ErrnoName } from './shim-h.js';
+import { SOL_SHIM, SHIM_FEEDBACK, errnoNumber, optionName, SHIM6_API_SOCKET_DEFAULT, SHIM_EVENT_ALL, type ErrnoName } from './shim-h.js';
 
 /** Published for every answered request (tests and metrics subscribe). */
 export const requestChannel = diagnostics.channel('shim6:api:request');
@@ -358,6 +358,7 @@ export class ApiServer {
       if (this.#oneShots.size >= MAX_ONE_SHOTS) this.#oneShots.delete(this.#oneShots.keys().next().value!);
       const { result: r, oneShot } = await handleSendmsg(this.#backend, sock, cmsgs, this.#oneShots);
       if (!r.ok && r.cause) this.#log?.warn({ err: r.cause }, 'API backend failed');
+      if (r.ok) this.#note(sock, `sendmsg ${cmsgs.map((c) => optionName(c.type) ?? (c.type === SHIM_FEEDBACK ? 'SHIM_FEEDBACK' : String(c.type))).join(',')}`);
       return r.ok
         ? answer(type, seq, 0, oneShot ? [u32(Attr.ONESHOT, 1)] : [], undefined, undefined, info.cookie)
         : answer(type, seq, r.errno, [], r.message, undefined, info.cookie);
@@ -394,7 +395,17 @@ export class ApiServer {
       if (r.cause) this.#log?.warn({ err: r.cause, opt: optname }, 'API backend failed');
       return answer(type, seq, r.errno, [], r.message, optname, info.cookie);
     }
+    this.#note(sock, optionName(optname) ?? `option ${optname}`);
     return answer(type, seq, 0, [], undefined, optname, info.cookie);
+  }
+
+  /** Tell the backend which socket set what (never fails the request). */
+  #note(sock: SocketRef, what: string): void {
+    try {
+      this.#backend.noteSocket?.(sock, what);
+    } catch (err) {
+      this.#log?.debug({ err }, 'API noteSocket failed');
+    }
   }
 
   /**

@@ -110,6 +110,12 @@ describe('RFC 6316 context forking between two agents', () => {
       expect(forkA.ctLocal).not.toBe(sharedA.ctLocal);
       // B, the responder, holds the same fork (the FII option of I1/I2).
       await until('B holds the fork', () => forkOf(B)?.fii === forkA.fii, 5_000);
+      // shim6ctl sockets: both sockets, by the context each one uses.
+      const socks = A.ctlJson<Array<{ ctLocal: string; fii: number; options: string[]; pid: number }>>('sockets');
+      expect(socks.map((x) => [x.ctLocal, x.fii, x.options]).sort()).toEqual([
+        [sharedA.ctLocal, 0, ['SHIM_LOC_PEER_PREF', 'SHIM_LOC_LOCAL_PREF']],
+        [forkA.ctLocal, forkA.fii, ['SHIM_LOC_PEER_PREF', 'SHIM_LOC_LOCAL_PREF']],
+      ].sort());
       // REAP of each context follows its socket's preferences.
       await until('the fork on path 2', () => { const f = forkOf(A); return f?.lpLocal === hA[1] && f?.lpPeer === hB[1]; }, 10_000);
       await until('the shared context on path 1', () => { const s = sharedOf(A); return s?.lpPeer === hB[0]; }, 10_000);
@@ -134,6 +140,7 @@ describe('RFC 6316 context forking between two agents', () => {
       await next();
       await until('A deletes the fork', () => !contexts(A).some((c) => c.fii === forkA.fii), 10_000);
       expect(sharedOf(A)).toBeDefined();
+      expect(A.ctlJson<Array<{ fii: number }>>('sockets').map((x) => x.fii)).toEqual([0]);
       app.stdin!.write('bye\n');
     } finally {
       app.kill();
