@@ -1,6 +1,15 @@
 // make bench-api: the cost of the RFC 6316 API as a C program sees it.
 //
-// An ApiServer runs in this process with a backend shaped like the agent's
+// SHIM6_BENCH_BACKEND=agent (the default; root): two shim6d agents in network
+// namespaces (src/lab/topology.ts). The C clients run in A's namespace on TCP
+// connections to an echo server on B, between the hosts' HBA ULIDs, whose
+// context the agents set up first: every call crosses libshim6, the API
+// socket, shim6d's server, its backend (context core, REAP, the data plane's
+// socket-policy map). Events are real pair changes: the operator moves the
+// context between the two paths (shim6ctl agent set-pair) and the clients
+// time the pair-changed event from the agent's stamp to their read.
+//
+// SHIM6_BENCH_BACKEND=fake: an ApiServer runs in this process with a backend shaped like the agent's
 // (contexts keyed by ULID pair + FII in a Map, locator lists with effective
 // preferences, application preferences stored per context; no BPF map reads,
 // which the agent adds: ~1 µs per socket policy lookup). C clients
@@ -18,7 +27,7 @@
 // Environment: SHIM6_BENCH_ROUNDS, SHIM6_BENCH_CALLS (per latency run, default
 // 5000), SHIM6_BENCH_TPUT_SECS (default 2), SHIM6_BENCH_EVENTS (default 200),
 // SHIM6_BENCH_EVENT_GAP_MS; SHIM6_BENCH_EVENTS=0 skips the events (null).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,11 +38,14 @@ import {
 } from '../src/api/backend.js';
 import { parseIpv6 } from '../src/wire/addr.js';
 import { projectRoot } from '../src/native.js';
+import { Topology, type AgentProcess } from '../src/lab/topology.js';
+import type { ContextView } from '../src/agent/agent.js';
 
 const ROUNDS = Number(process.env.SHIM6_BENCH_ROUNDS ?? 5);
 const CALLS = Number(process.env.SHIM6_BENCH_CALLS ?? 5000);
 const TPUT_SECS = Number(process.env.SHIM6_BENCH_TPUT_SECS ?? 2);
-const EVENTS = Number(process.env.SHIM6_BENCH_EVENTS ?? 200);
+const BACKEND = process.env.SHIM6_BENCH_BACKEND ?? 'agent';
+const EVENTS = Number(process.env.SHIM6_BENCH_EVENTS ?? (BACKEND === 'agent' ? 40 : 200));
 const EVENT_GAP_MS = Number(process.env.SHIM6_BENCH_EVENT_GAP_MS ?? 5);
 
 const ROOT = projectRoot();
@@ -132,13 +144,19 @@ interface Child {
   waitLine(pred: (l: string) => boolean): Promise<void>;
 }
 
+/** CPU time (µs) of the process serving the API: this one, or the agent (agent mode, /proc/PID/stat at 100 Hz). */
+let serverCpuUs = (): number => { const u = process.cpuUsage(); return u.user + u.system; };
+
+/** How clients are started: here, or in host A's namespace (agent mode). */
+let spawner = (bin: string, args: string[], env: Record<string, string>): ChildProcess => spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+
 function start(bin: string, args: string[], env: Record<string, string>): Child {
-  const p = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const p = spawner(bin, args, env);
   const lines: string[] = [];
   const waiters: Array<{ pred: (l: string) => boolean; resolve: () => void }> = [];
   let buf = '';
   let err = '';
-  p.stdout.on('data', (d: Buffer) => {
+  p.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
@@ -148,7 +166,7 @@ function start(bin: string, args: string[], env: Record<string, string>): Child 
       for (const w of [...waiters]) if (w.pred(l)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
     }
   });
-  p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const done = new Promise<number>((resolve, reject) => {
     p.on('error', reject);
     p.on('close', (code) => {
@@ -158,7 +176,7 @@ function start(bin: string, args: string[], env: Record<string, string>): Child 
   });
   return {
     lines, done,
-    write: (s) => p.stdin.write(s),
+    write: (s) => p.stdin!.write(s),
     waitLine: (pred) => (lines.some(pred) ? Promise.resolve() : new Promise<void>((resolve, reject) => {
       waiters.push({ pred, resolve });
       done.then(() => reject(new Error('exited before the line')), reject);
@@ -178,13 +196,13 @@ async function runJson(bin: string, args: string[], env: Record<string, string>)
 async function throughput(bin: string, env: Record<string, string>, k: number): Promise<{ rate: number; cpuUs: number }> {
   const cs = Array.from({ length: k }, () => start(bin, ['tput', String(TPUT_SECS)], env));
   await Promise.all(cs.map((c) => c.waitLine((l) => l === 'ready')));
-  const cpu0 = process.cpuUsage();
+  const cpu0 = serverCpuUs();
   for (const c of cs) c.write('go\n');
   await Promise.all(cs.map((c) => c.done));
-  const cpu = process.cpuUsage(cpu0);
+  const cpu = serverCpuUs() - cpu0;
   const rs = cs.map(lastJson);
   const calls = rs.reduce((s, r) => s + r.calls, 0);
-  return { rate: rs.reduce((s, r) => s + r.calls / r.secs, 0), cpuUs: (cpu.user + cpu.system) / calls };
+  return { rate: rs.reduce((s, r) => s + r.calls / r.secs, 0), cpuUs: cpu / calls };
 }
 
 async function events(bin: string, env: Record<string, string>, backend: BenchBackend, ctx: BenchCtx): Promise<Record<string, number>> {
@@ -222,15 +240,92 @@ function clientBinary(): string {
   return bin;
 }
 
-async function main(): Promise<void> {
-  if (!fs.existsSync(path.join(BUILD, 'libshim6.so'))) throw new Error('build/libshim6.so missing: make lib');
-  const bin = clientBinary();
+/** Events from real pair changes: the operator moves A's context between the paths. */
+async function agentEvents(bin: string, env: Record<string, string>, A: AgentProcess, hA: string[], hB: string[]): Promise<Record<string, number>> {
+  const c = start(bin, ['events', String(EVENTS)], env);
+  await c.waitLine((l) => l === 'ready');
+  const ct = A.ctlJson<ContextView[]>('contexts').find((x) => x.state === 'ESTABLISHED' && x.fii === 0)!.ctLocal!;
+  for (let i = 0; i < EVENTS; i++) {
+    const p = (i + 1) % 2;
+    A.ctlJson('agent', 'set-pair', ct, '--local', hA[p], '--peer', hB[p]);
+    await new Promise((r) => setTimeout(r, EVENT_GAP_MS));
+  }
+  await c.done;
+  return lastJson(c);
+}
+
+interface Target {
+  readonly env: Record<string, string>;
+  events(bin: string, env: Record<string, string>): Promise<Record<string, number>>;
+  close(): Promise<void>;
+  errors(): number;
+}
+
+async function fakeTarget(): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shim6-bench-api-'));
   const backend = new BenchBackend();
   const ctx = backend.add('::1', '::1', ['::1', '2001:db8:1:a::1'], ['::1', '2001:db8:1:b::1', '2001:db8:2:b::1']);
   const server = new ApiServer({ backend, path: path.join(dir, 'api.sock') });
   await server.listen();
-  const env = { SHIM6_API_SOCKET: server.path };
+  return {
+    env: { SHIM6_API_SOCKET: server.path },
+    events: (bin, env) => events(bin, env, backend, ctx),
+    close: async () => {
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    errors: () => server.counters.errors,
+  };
+}
+
+async function agentTarget(): Promise<Target> {
+  const t = Topology.create();
+  try {
+    // 'info': the agent's ready line is an info record.
+    const A = t.A.agent({ logLevel: 'info' });
+    const B = t.B.agent({ logLevel: 'info' });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        t.teardown();
+        process.exit(130);
+      });
+    }
+    await Promise.all([A.ready, B.ready]);
+    const hba = (x: AgentProcess) => x.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    const hA = hba(A), hB = hba(B);
+    const echo = t.B.flow('echo-server', { bind: hB[0], port: 7701 });
+    await echo.ready;
+    const apiSocket = A.ctlJson<{ apiSocket: string }>('agent', 'status').apiSocket;
+    spawner = (bin, args, env) => t.A.spawn(bin, args, { env: { ...process.env, ...env } });
+    const pid = A.child.pid!; // ip netns exec execs node: the agent itself
+    serverCpuUs = () => {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10_000;
+    };
+    const errors0 = A.ctlJson<{ api: { errors: number } | null }>('agent', 'status').api?.errors ?? 0;
+    log('agent mode', { ulids: [hA[0], hB[0]] });
+    return {
+      env: { SHIM6_API_SOCKET: apiSocket, SHIM6_BENCH_PEER: hB[0], SHIM6_BENCH_LOCAL: hA[0], SHIM6_BENCH_PORT: '7701', SHIM6_BENCH_PREF: hB[1] },
+      events: (bin, env) => agentEvents(bin, env, A, hA, hB),
+      close: async () => {
+        await Promise.all([A.stop(), B.stop()]).catch(() => {});
+        t.teardown();
+      },
+      errors: () => (A.ctlJson<{ api: { errors: number } | null }>('agent', 'status').api?.errors ?? 0) - errors0,
+    };
+  } catch (err) {
+    t.teardown();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(path.join(BUILD, 'libshim6.so'))) throw new Error('build/libshim6.so missing: make lib');
+  const bin = clientBinary();
+  if (BACKEND !== 'agent' && BACKEND !== 'fake') throw new Error(`SHIM6_BENCH_BACKEND must be agent or fake, not ${BACKEND}`);
+  const target = BACKEND === 'agent' ? await agentTarget() : await fakeTarget();
+  const env = target.env;
+  let errors = 0;
   const runs: Array<Record<string, number>> = [];
   try {
     for (let r = 0; r < ROUNDS; r++) {
@@ -239,7 +334,7 @@ async function main(): Promise<void> {
       const nat = await runJson(bin, ['lat', 'native', String(CALLS)], env);
       const t1 = await throughput(bin, env, 1);
       const t8 = await throughput(bin, env, 8);
-      const ev = EVENTS > 0 ? await events(bin, env, backend, ctx) : { p50: NaN, p99: NaN, max: NaN };
+      const ev = EVENTS > 0 ? await target.events(bin, env) : { p50: NaN, p99: NaN, max: NaN };
       const run = {
         assoc_p50_us: assoc.p50, assoc_p99_us: assoc.p99, pref_p50_us: pref.p50, pref_p99_us: pref.p99,
         calls_per_s_1: t1.rate, calls_per_s_8: t8.rate, native_p50_us: nat.p50, event_ms_p99: ev.p99,
@@ -247,13 +342,14 @@ async function main(): Promise<void> {
       runs.push(run);
       log(`round ${r + 1}/${ROUNDS}`, { ...run, assoc_p90_us: assoc.p90, assoc_max_us: assoc.max, native_p99_us: nat.p99, server_cpu_us_per_call_1: t1.cpuUs, server_cpu_us_per_call_8: t8.cpuUs, event_ms_p50: ev.p50, event_ms_max: ev.max });
     }
+    errors = target.errors();
   } finally {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await target.close();
   }
-  if (server.counters.errors !== 0) throw new Error(`${server.counters.errors} API requests failed`);
+  if (errors !== 0) throw new Error(`${errors} API requests failed`);
   const m = (k: string) => median(runs.map((x) => x[k]));
   const out = {
+    backend: BACKEND,
     assoc_p50_us: r1(m('assoc_p50_us')),
     assoc_p99_us: r1(m('assoc_p99_us')),
     pref_p50_us: r1(m('pref_p50_us')),

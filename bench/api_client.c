@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
-// api_client: the C side of `make bench-api` (bench/api.ts runs it against an
-// API server it starts in-process, SHIM6_API_SOCKET pointing there). Each
-// mode works on a loopback TCP connection of its own and prints one JSON line.
+// api_client: the C side of `make bench-api` (bench/api.ts runs it against
+// shim6d in a namespace — or an API server it starts in-process —,
+// SHIM6_API_SOCKET pointing there). Each mode works on a TCP connection of
+// its own (to SHIM6_BENCH_PEER when set, else over loopback) and prints one
+// JSON line.
 //   api_client lat assoc N    N x shim6_getsockopt(SHIM_ASSOCIATED): per-call µs quantiles
 //   api_client lat pref N     N x shim6_setsockopt(SHIM_LOC_PEER_PREF)
 //   api_client lat native N   N x getsockopt(IPPROTO_TCP, TCP_NODELAY): the floor
@@ -36,8 +38,43 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* Against real agents (bench/api.ts, SHIM6_BENCH_BACKEND=agent): a TCP
+ * connection from SHIM6_BENCH_LOCAL to [SHIM6_BENCH_PEER]:SHIM6_BENCH_PORT
+ * (an echo server on the peer host), and traffic until the shim has a
+ * context for it. */
+static int remote_conn(const char *peer)
+{
+	struct sockaddr_in6 sa, from;
+	memset(&sa, 0, sizeof(sa));
+	memset(&from, 0, sizeof(from));
+	sa.sin6_family = from.sin6_family = AF_INET6;
+	const char *local = getenv("SHIM6_BENCH_LOCAL"), *port = getenv("SHIM6_BENCH_PORT");
+	if (inet_pton(AF_INET6, peer, &sa.sin6_addr) != 1 || !port || (local && inet_pton(AF_INET6, local, &from.sin6_addr) != 1))
+		die("SHIM6_BENCH_PEER/LOCAL/PORT");
+	sa.sin6_port = htons((uint16_t)atoi(port));
+	int c = socket(AF_INET6, SOCK_STREAM, 0);
+	if (c < 0 || (local && bind(c, (struct sockaddr *)&from, sizeof(from)) < 0) || connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect");
+	for (int i = 0; i < 200; i++) {
+		int v = 0;
+		socklen_t len = sizeof(v);
+		char b;
+		if (shim6_getsockopt(c, SOL_SHIM, SHIM_ASSOCIATED, &v, &len) == 0 && v == 1)
+			return c;
+		if (write(c, "x", 1) == 1)
+			(void)!read(c, &b, 1);
+		usleep(50000);
+	}
+	errno = ENOENT;
+	die("no context for the connection");
+	return -1;
+}
+
 static int tcp_conn(void)
 {
+	const char *peer = getenv("SHIM6_BENCH_PEER");
+	if (peer && *peer)
+		return remote_conn(peer);
 	struct sockaddr_in6 sa;
 	socklen_t len = sizeof(sa);
 	memset(&sa, 0, sizeof(sa));
@@ -107,7 +144,8 @@ int main(int argc, char **argv)
 	lc.lc_family = AF_INET6;
 	lc.lc_prio = 1;
 	lc.lc_weight = 10;
-	inet_pton(AF_INET6, "2001:db8:1:b::1", &lc.lc_addr);
+	const char *pref = getenv("SHIM6_BENCH_PREF");
+	inet_pton(AF_INET6, pref && *pref ? pref : "2001:db8:1:b::1", &lc.lc_addr);
 
 	if (!strcmp(argv[1], "lat") && argc >= 4) {
 		size_t n = strtoul(argv[3], NULL, 10);

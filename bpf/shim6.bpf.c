@@ -105,6 +105,18 @@ static __always_inline void stats_rx(struct shim6_rx *r, struct __sk_buff *skb)
 	stamp(&r->last_rx_ns, &r->last_rx_jiffies);
 }
 
+/* The locator pair a payload-header packet of context r arrived on (RFC 6316
+ * Table 2, SHIM_LOC_*_RECV), in r itself: written only when it differs.
+ * Packets on the ULIDs are not recorded here: their stamp in the shim6_tx
+ * record is newer then, and user space answers the ULIDs (maps.ts rxPair). */
+static __always_inline void rx_pair(struct shim6_rx *r, const __u8 *local, const __u8 *peer)
+{
+	if (!(ipv6_addr_eq(r->last_local, local) && ipv6_addr_eq(r->last_peer, peer))) {
+		__builtin_memcpy(r->last_local, local, 16);
+		__builtin_memcpy(r->last_peer, peer, 16);
+	}
+}
+
 static __always_inline void emit(__u32 type, struct __sk_buff *skb, const __u8 *src,
 				 const __u8 *dst, __u64 tag, __u64 cookie)
 {
@@ -464,6 +476,40 @@ static __always_inline int has_locator(struct shim6_rx *r, __u32 side, const __u
 	return bpf_map_lookup_elem(&shim6_loc, &lk) != NULL;
 }
 
+/* Responder side of a forked context (RFC 6316 Appendix A; DESIGN.md: outbound
+ * by socket, inbound by tag): a TCP/UDP packet that arrived on forked
+ * context fii, its ULIDs restored and nothing between the fixed header and
+ * the transport header, belongs to a connected socket of ours. Give that
+ * socket the fork's FII in its policy (socket-local storage, created here),
+ * so what it sends leaves on the same forked context. A socket that has an
+ * FII or SHIM_DONTSHIM already is left alone; listeners and unconnected UDP
+ * sockets too (they serve many flows). */
+static __always_inline void fork_claim(struct __sk_buff *skb, __u8 proto, __u32 fii)
+{
+	struct bpf_sock_tuple t = {};
+	struct shim6_sock_policy *pol;
+	struct bpf_sock *sk;
+	__be16 ports[2];
+
+	if (bpf_skb_load_bytes(skb, L3_OFF + 8, t.ipv6.saddr, 32) < 0 ||
+	    bpf_skb_load_bytes(skb, IP6_END, ports, 4) < 0)
+		return;
+	t.ipv6.sport = ports[0];
+	t.ipv6.dport = ports[1];
+	if (proto == NEXTHDR_TCP)
+		sk = bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return;
+	if (sk->state == BPF_TCP_ESTABLISHED) {
+		pol = bpf_sk_storage_get(&shim6_sock, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+		if (pol && !pol->fii && !(pol->flags & SHIM6_SOCK_F_DONTSHIM))
+			pol->fii = fii;
+	}
+	bpf_sk_release(sk);
+}
+
 /* A payload header (copied into sh) at offset ins, named by the Next Header
  * byte at nh_off: check it, find its context, check the locators, strip it
  * and restore the ULIDs. ip6 points at the fixed header. */
@@ -473,6 +519,7 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 	struct shim6_rx *r;
 	__u8 ulids[32], hop_limit = ip6->hop_limit;
 	__be16 plen = ip6->payload_len;
+	__u32 fii;
 	__u64 tag;
 	int err;
 
@@ -496,7 +543,9 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 	}
 	__builtin_memcpy(ulids, r->ulid_peer, 16);
 	__builtin_memcpy(ulids + 16, r->ulid_local, 16);
+	fii = r->fii;
 	stats_rx(r, skb);
+	rx_pair(r, ip6->daddr.s6_addr, ip6->saddr.s6_addr);
 	if (ins == IP6_END) {
 		err = shim6_remove_first(skb, plen, hop_limit, sh[0], ulids, ulids + 16);
 		if (err)
@@ -508,6 +557,8 @@ static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr
 		if (set_addrs(skb, ulids, ulids + 16, BPF_F_RECOMPUTE_CSUM) < 0)
 			return drop(SHIM6_DROP_STORE);
 	}
+	if (fii && ins == IP6_END && (sh[0] == NEXTHDR_TCP || sh[0] == NEXTHDR_UDP))
+		fork_claim(skb, sh[0], fii);
 	return TC_ACT_OK;
 }
 

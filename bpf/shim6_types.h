@@ -103,7 +103,8 @@ struct shim6_rx {
 	__u8  n_local;        /* addresses in ls_local */
 	__u8  n_peer;         /* addresses in ls_peer */
 	__u8  more;           /* SHIM6_RX_MORE_*: the set also has addresses only in shim6_loc */
-	__u8  pad0[5];
+	__u8  pad0;
+	__u32 fii;            /* forked instance (RFC 6316 §11.1), 0 = the default context */
 	__u64 rx_packets;     /* payload-header packets received */
 	__u64 rx_bytes;
 	__u64 last_rx_ns;
@@ -113,7 +114,8 @@ struct shim6_rx {
 	__u8  ulid_peer[16];
 	__u8  ls_peer[SHIM6_RX_LOCS * 16];
 	__u8  ls_local[SHIM6_RX_LOCS * 16];
-	__u8  pad2[32];
+	__u8  last_local[16]; /* locators of the last payload-header packet (SHIM_LOC_*_RECV) */
+	__u8  last_peer[16];
 };
 _Static_assert(sizeof(struct shim6_rx) == 256, "shim6_rx size");
 

@@ -356,6 +356,8 @@ static int fail(int e)
 
 // ---- the RFC 6316 calls -----------------------------------------------------------------
 
+static void recv_remember(int fd, int optname, int on);
+
 EXPORT int shim6_getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
 {
 	if (level != SOL_SHIM)
@@ -410,7 +412,11 @@ EXPORT int shim6_setsockopt(int fd, int level, int optname, const void *optval, 
 	int e = api_call(fd, req, reqlen, rep, sizeof(rep), &rlen);
 	if (!e)
 		e = reply_errno(rep, rlen);
-	return e ? fail(e) : 0;
+	if (e)
+		return fail(e);
+	if ((optname == SHIM_LOC_LOCAL_RECV || optname == SHIM_LOC_PEER_RECV) && optlen == sizeof(int))
+		recv_remember(fd, optname, *(const int *)optval != 0);
+	return 0;
 }
 
 // sendmsg: SOL_SHIM cmsgs (Table 2: SHIM_LOC_*_SEND, SHIM_FEEDBACK) go to the
@@ -450,6 +456,9 @@ EXPORT ssize_t shim6_sendmsg(int fd, const struct msghdr *msg, int flags)
 		e = reply_errno(rep, rlen);
 	if (e)
 		return fail(e);
+	uint32_t oneshot = 0;
+	if (shim6_api_get_u32(rep, rlen, SHIM6_API_A_ONESHOT, &oneshot) < 0)
+		oneshot = 0;
 	// Send without the SOL_SHIM cmsgs.
 	struct msghdr copy = *msg;
 	char *ctl = keep ? malloc(keep) : NULL;
@@ -469,15 +478,164 @@ EXPORT ssize_t shim6_sendmsg(int fd, const struct msghdr *msg, int flags)
 	ssize_t r = libc_sendmsg(fd, &copy, flags);
 	int se = errno;
 	free(ctl);
+	if (oneshot) {
+		// SHIM_LOC_*_SEND pinned the socket for this datagram: it has passed
+		// the shim's egress when sendmsg() returns (or failed); put the
+		// socket's own pins back.
+		shim6_api_init(&b, req, sizeof(req), SHIM6_API_SENDMSG_DONE, SHIM6_API_F_REQUEST, next_seq());
+		reqlen = shim6_api_finish(&b);
+		if (reqlen)
+			(void)api_call(fd, req, reqlen, rep, sizeof(rep), &rlen);
+	}
 	errno = se;
 	return r;
 }
 
-// recvmsg: the C library's. (SHIM_LOC_*_RECV ancillary data — RECVMSG in the
-// protocol — is not delivered yet.)
+/*
+ * recvmsg and SHIM_LOC_LOCAL_RECV / SHIM_LOC_PEER_RECV (Table 2). Asking the
+ * agent on every recvmsg() of every socket would cost each one a round trip:
+ * the library remembers the sockets on which it set those options (by fd and
+ * the socket's inode, so a closed and reused number is not taken for it), and
+ * only for them asks the agent (RECVMSG) for the locators after the data
+ * arrived. The cmsgs are appended after the kernel's; without room for them
+ * MSG_CTRUNC is set. A failed request never fails the recvmsg() that already
+ * consumed data: it delivers zero-filled locators, as a socket without a
+ * context gets (§7.1).
+ */
+#define RECV_SLOTS 256
+static struct recv_slot {
+	int fd;
+	unsigned flags;  /* SHIM6_API_RECV_* */
+	dev_t dev;
+	ino_t ino;
+} recv_slots[RECV_SLOTS];
+static int recv_used;
+static pthread_mutex_t recv_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void recv_remember(int fd, int optname, int on)
+{
+	struct stat st;
+	unsigned bit = optname == SHIM_LOC_LOCAL_RECV ? SHIM6_API_RECV_LOCAL : SHIM6_API_RECV_PEER;
+	if (fstat(fd, &st) < 0)
+		return;
+	pthread_mutex_lock(&recv_lock);
+	struct recv_slot *free_slot = NULL, *slot = NULL;
+	for (int i = 0; i < RECV_SLOTS; i++) {
+		struct recv_slot *r = &recv_slots[i];
+		if (r->flags && r->fd == fd) {
+			if (r->dev == st.st_dev && r->ino == st.st_ino)
+				slot = r;
+			else
+				r->flags = 0, recv_used--;  /* an old socket that had this number */
+		}
+		if (!r->flags && !free_slot)
+			free_slot = r;
+	}
+	if (!slot && on && free_slot) {
+		slot = free_slot;
+		*slot = (struct recv_slot){ fd, 0, st.st_dev, st.st_ino };
+		recv_used++;
+	}
+	if (slot) {
+		slot->flags = on ? slot->flags | bit : slot->flags & ~bit;
+		if (!slot->flags)
+			recv_used--;
+	}
+	pthread_mutex_unlock(&recv_lock);
+}
+
+static unsigned recv_wanted(int fd)
+{
+	if (!__atomic_load_n(&recv_used, __ATOMIC_RELAXED))
+		return 0;
+	unsigned flags = 0;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	pthread_mutex_lock(&recv_lock);
+	for (int i = 0; i < RECV_SLOTS; i++)
+		if (recv_slots[i].flags && recv_slots[i].fd == fd) {
+			flags = recv_slots[i].flags;
+			dev = recv_slots[i].dev;
+			ino = recv_slots[i].ino;
+			break;
+		}
+	pthread_mutex_unlock(&recv_lock);
+	struct stat st;
+	if (flags && (fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino))
+		return 0;  // not the socket that asked (its number was reused)
+	return flags;
+}
+
 EXPORT ssize_t shim6_recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	return libc_recvmsg(fd, msg, flags);
+	size_t cap = msg ? msg->msg_controllen : 0;
+	ssize_t r = libc_recvmsg(fd, msg, flags);
+	if (r < 0 || !msg)
+		return r;
+	unsigned want = recv_wanted(fd);
+	if (!want)
+		return r;
+	int se = errno;
+	uint8_t req[64], rep[512];
+	struct shim6_api_builder b;
+	shim6_api_init(&b, req, sizeof(req), SHIM6_API_RECVMSG, SHIM6_API_F_REQUEST, next_seq());
+	shim6_api_put_u32(&b, SHIM6_API_A_RECV_WANT, want);
+	size_t reqlen = shim6_api_finish(&b), rlen = 0;
+	int e = api_call(fd, req, reqlen, rep, sizeof(rep), &rlen);
+	if (!e)
+		e = reply_errno(rep, rlen);
+	// The locators of each wanted type: the agent's, else zero-filled.
+	struct sockaddr_in6 loc[2];
+	memset(loc, 0, sizeof(loc));
+	if (!e) {
+		// Walk the reply's CMSG attributes (nested LEVEL, TYPE, DATA).
+		size_t off = SHIM6_API_HDRLEN;
+		while (off + SHIM6_API_ATTR_HDRLEN <= rlen) {
+			struct shim6_api_attr a;
+			memcpy(&a, rep + off, sizeof(a));
+			if (a.len < SHIM6_API_ATTR_HDRLEN || off + a.len > rlen)
+				break;
+			if (a.type == SHIM6_API_A_CMSG) {
+				uint32_t type = 0;
+				const uint8_t *data = NULL;
+				size_t dlen = 0, in = off + SHIM6_API_ATTR_HDRLEN, end = off + a.len;
+				while (in + SHIM6_API_ATTR_HDRLEN <= end) {
+					struct shim6_api_attr ia;
+					memcpy(&ia, rep + in, sizeof(ia));
+					if (ia.len < SHIM6_API_ATTR_HDRLEN || in + ia.len > end)
+						break;
+					if (ia.type == SHIM6_API_A_CMSG_TYPE && ia.len == SHIM6_API_ATTR_HDRLEN + 4)
+						memcpy(&type, rep + in + SHIM6_API_ATTR_HDRLEN, 4);
+					else if (ia.type == SHIM6_API_A_CMSG_DATA)
+						data = rep + in + SHIM6_API_ATTR_HDRLEN, dlen = ia.len - SHIM6_API_ATTR_HDRLEN;
+					in += SHIM6_API_ALIGN(ia.len);
+				}
+				int i = type == SHIM_LOC_LOCAL_RECV ? 0 : type == SHIM_LOC_PEER_RECV ? 1 : -1;
+				if (i >= 0 && data && dlen == sizeof(loc[i]))
+					memcpy(&loc[i], data, dlen);
+			}
+			off += SHIM6_API_ALIGN(a.len);
+		}
+	}
+	size_t used = msg->msg_control ? CMSG_ALIGN(msg->msg_controllen) : 0;
+	for (int i = 0; i < 2; i++) {
+		if (!(want & (i == 0 ? SHIM6_API_RECV_LOCAL : SHIM6_API_RECV_PEER)))
+			continue;
+		if (!msg->msg_control || used + CMSG_SPACE(sizeof(loc[i])) > cap) {
+			msg->msg_flags |= MSG_CTRUNC;
+			continue;
+		}
+		struct cmsghdr *c = (struct cmsghdr *)((char *)msg->msg_control + used);
+		memset(c, 0, CMSG_SPACE(sizeof(loc[i])));
+		c->cmsg_level = SOL_SHIM;
+		c->cmsg_type = i == 0 ? SHIM_LOC_LOCAL_RECV : SHIM_LOC_PEER_RECV;
+		c->cmsg_len = CMSG_LEN(sizeof(loc[i]));
+		memcpy(CMSG_DATA(c), &loc[i], sizeof(loc[i]));
+		used += CMSG_SPACE(sizeof(loc[i]));
+		msg->msg_controllen = used;
+	}
+	errno = se;
+	return r;
 }
 
 // ---- events (shim6 extension) ------------------------------------------------------------

@@ -24,8 +24,9 @@
 #define SHIM6_API_NOOP        0x01  /* no fd; answers ERRNO 0 (liveness, version check) */
 #define SHIM6_API_GETSOCKOPT  0x10  /* LEVEL, OPTNAME, OPTLEN → ERRNO, OPTVAL, OPTLEN */
 #define SHIM6_API_SETSOCKOPT  0x11  /* LEVEL, OPTNAME, OPTVAL → ERRNO */
-#define SHIM6_API_SENDMSG     0x12  /* CMSG* to apply to one datagram → ERRNO */
-#define SHIM6_API_RECVMSG     0x13  /* reserved: → CMSG* (latest locators, Table 2) */
+#define SHIM6_API_SENDMSG     0x12  /* CMSG* to apply to one datagram → ERRNO, ONESHOT? */
+#define SHIM6_API_RECVMSG     0x13  /* RECV_WANT? → ERRNO, CMSG* (latest received locators, Table 2) */
+#define SHIM6_API_SENDMSG_DONE 0x14 /* after the datagram of a SENDMSG answered ONESHOT → ERRNO */
 #define SHIM6_API_SUBSCRIBE   0x20  /* fd, EVENT_MASK? → ERRNO, SUB_ID; then EVENT messages */
 #define SHIM6_API_EVENT       0x21  /* agent → client, F_MULTI, seq of the SUBSCRIBE: SUB_ID, EVENT */
 #define SHIM6_API_UNSUBSCRIBE 0x22  /* SUB_ID → ERRNO (or close the connection) */
@@ -50,6 +51,12 @@
 #define SHIM6_API_A_EVENT_MASK 11 /* u32: SHIM_EVENT_BIT()s (absent: SHIM_EVENT_ALL) */
 #define SHIM6_API_A_EVENT     12  /* struct shim6_event */
 #define SHIM6_API_A_SUB_ID    13  /* u32: subscription id */
+#define SHIM6_API_A_RECV_WANT 14  /* u32: RECVMSG: SHIM6_API_RECV_LOCAL | SHIM6_API_RECV_PEER (absent: the socket's SHIM_LOC_*_RECV) */
+
+#define SHIM6_API_A_ONESHOT   15  /* u32 1: SENDMSG reply: pins set for one datagram; SENDMSG_DONE after it */
+
+#define SHIM6_API_RECV_LOCAL 0x1
+#define SHIM6_API_RECV_PEER  0x2
 
 struct shim6_api_hdr {
 	uint32_t len;      /* whole frame, header included, multiple of 4 */

@@ -228,6 +228,28 @@ export class Agent {
         if (s) this.#sync(s);
         this.#schedule();
       },
+      rxPair: (ct) => {
+        const id = this.#ids.get(ct);
+        return id === undefined ? null : this.#maps.rxPair(id);
+      },
+      trigger: (ulidLocal, ulidPeer, fii) => {
+        this.log.info({ event: 'fork', ulidLocal: formatIpv6(ulidLocal), ulidPeer: formatIpv6(ulidPeer), fii }, 'context fork for a socket (RFC 6316 §11.1)');
+        this.#perform(this.#host.trigger(monoMs(), { ulidLocal, ulidPeer, fii }));
+        this.#schedule();
+      },
+      removeContext: (ct) => {
+        this.#perform(this.#host.removeContext(monoMs(), { ctLocal: ct }));
+        this.#schedule();
+      },
+      setPair: (ct, local, peer) => {
+        const r = this.#host.setCurrentPair(monoMs(), ct, { local, peer });
+        if (!r.ok) return false;
+        // The application's choice: REAP starts over on the new pair (as for an operator's).
+        this.#reap.remove(ct);
+        this.#perform(r.actions);
+        this.#schedule();
+        return true;
+      },
       now: monoMs,
     });
     this.#api = new ApiServer({
@@ -275,6 +297,7 @@ export class Agent {
     this.#nl?.close();
     await this.#server?.close().catch(() => {});
     await this.#api?.close().catch(() => {});
+    this.#apiBackend?.close();
     this.#metrics?.close();
     if (this.#ready) this.#compact();
     if (this.cfg.teardownOnExit && this.#ready) {
@@ -625,6 +648,9 @@ export class Agent {
     try {
       const id = this.#ids.get(s.ctLocal) ?? this.#allocId(s.ctLocal);
       this.#bind(s.ctLocal, id);
+      // A forked context is reached through socket policies (initiator: the
+      // socket's FII; responder: ingress gives it to the socket): egress must ask them.
+      if (s.fii !== 0) this.#maps.openSockPolicyGate();
       const ifindex = writeContext(this.#maps, this.#st, {
         id,
         ulidLocal: s.ulidLocal,
@@ -866,6 +892,7 @@ export class Agent {
       }
     });
     srv.handle('contexts', () => this.contextsView());
+    srv.handle('sockets', () => this.#apiBackend?.socketsView() ?? []);
     srv.handle('probe', (p) => {
       const ct = parseTagParam(p.ct);
       if (!this.#reap.feedback(monoMs(), ct, 'app')) throw new ControlError('ENOENT', `no established context ${tagText(ct)}`);

@@ -67,6 +67,13 @@ export interface LocatorInfo {
 
 export type Side = 'local' | 'peer';
 
+/** A preference change as the forking decision sees it: one locator (PREF), or a whole list (LOCLIST). */
+export interface PreferenceChange {
+  readonly side: Side;
+  readonly prefs: readonly LocatorPref[];
+  readonly list: boolean;
+}
+
 /** A locator and the preference the application asks for. */
 export interface LocatorPref {
   readonly addr: Uint8Array;
@@ -87,7 +94,7 @@ export interface SocketPolicy {
   readonly sendLocal: Uint8Array | null;
   /** SHIM_LOC_PEER_SEND: pinned destination locator (SHIM6_SOCK_F_PIN_PEER, lp_peer), null: none. */
   readonly sendPeer: Uint8Array | null;
-  /** SHIM_LOC_LOCAL_RECV / SHIM_LOC_PEER_RECV (for the recvmsg ancillary data, later). */
+  /** SHIM_LOC_LOCAL_RECV / SHIM_LOC_PEER_RECV (RECVMSG ancillary data). */
   readonly recvLocal: boolean;
   readonly recvPeer: boolean;
   /** Forked context instance this socket uses (0: the default context). */
@@ -198,8 +205,32 @@ export interface ApiBackend {
   /** SHIM_DEFERRED_CONTEXT_SETUP: true for Shim6. */
   deferredSetup(): boolean;
 
-  /** Later (ancillary data): SHIM_FEEDBACK from sendmsg. */
+  /**
+   * Context forking (RFC 6316 §11.1): the context a preference change of
+   * this socket (SHIM_LOC_*_PREF, SHIM_LOCLIST_*) applies to. `ctx` itself,
+   * unless the change conflicts with preferences another live socket set on
+   * it: then a forked context (new FII) for this socket only, established
+   * before this resolves, its FII in the socket's policy, deleted when the
+   * socket closes. Without it, changes apply to the shared context.
+   */
+  preferenceContext?(sock: SocketRef, ctx: ApiContext, change: PreferenceChange): MaybePromise<ApiContext>;
+
+  /**
+   * A set (SETSOCKOPT, or SENDMSG ancillary data) of this socket succeeded
+   * (for `shim6ctl sockets`). Called while the passed fd is still open.
+   */
+  noteSocket?(sock: SocketRef, what: string): void;
+
+  /** SHIM_FEEDBACK from sendmsg (RFC 6316 §7.3). */
   feedback?(ctx: ApiContext, fb: Feedback): MaybePromise<void>;
+
+  /**
+   * The locator pair the context's latest packet arrived on (RFC 6316 §7.1,
+   * SHIM_LOC_*_RECV ancillary data): local = its destination, peer = its
+   * source. Before any packet: the pair in use. Without it, RECVMSG answers
+   * with the ULID pair.
+   */
+  receivedLocators?(ctx: ApiContext): MaybePromise<{ readonly local: Uint8Array; readonly peer: Uint8Array }>;
 
   /**
    * Context events (SUBSCRIBE). The server subscribes once, when it starts

@@ -14,7 +14,8 @@ export const MsgType = {
   GETSOCKOPT: 0x10,
   SETSOCKOPT: 0x11,
   SENDMSG: 0x12,
-  RECVMSG: 0x13,    // reserved
+  RECVMSG: 0x13,    // the latest received locators (SHIM_LOC_*_RECV ancillary data)
+  SENDMSG_DONE: 0x14, // the datagram of a SENDMSG answered ONESHOT has left: restore the socket's pins
   SUBSCRIBE: 0x20,  // one socket's context events on this connection (EVENT frames follow)
   EVENT: 0x21,      // agent → client, F_MULTI, seq of the SUBSCRIBE
   UNSUBSCRIBE: 0x22,
@@ -37,6 +38,8 @@ export const Attr = {
   EVENT_MASK: 11,   // u32: 1 << SHIM_EVENT_* bits (absent: all)
   EVENT: 12,        // struct shim6_event, as <shim6/shim.h> lays it out
   SUB_ID: 13,       // u32: subscription id (SUBSCRIBE reply, EVENT, UNSUBSCRIBE)
+  ONESHOT: 15,      // u32 1: SENDMSG reply: pins installed for one datagram, send SENDMSG_DONE after it
+  RECV_WANT: 14,    // u32: RECVMSG: 1 = SHIM_LOC_LOCAL_RECV, 2 = SHIM_LOC_PEER_RECV (absent: the socket's settings)
 } as const;
 
 /** Host byte order, as netlink: both ends are on one machine. */

@@ -41,7 +41,7 @@ const LOC = H.ShimLocatorLayout.size;
 const INT = H.SIZEOF_INT;
 
 /** What one handler sees. ctx() looks the context up once, lazily. */
-interface Call {
+export interface Call {
   readonly backend: ApiBackend;
   readonly sock: SocketRef;
   policy(): Promise<SocketPolicy>;
@@ -95,7 +95,7 @@ function best(list: readonly LocatorInfo[]): LocatorInfo | undefined {
 }
 
 /** RFC 6316 §14.1.1: an unknown source locator MUST be rejected unless it is on an interface (then SHOULD update). */
-async function checkLocal(c: Call, ctx: ApiContext, addr: Uint8Array): Promise<LocatorInfo | null> {
+export async function checkLocal(c: Call, ctx: ApiContext, addr: Uint8Array): Promise<LocatorInfo | null> {
   const known = (await c.backend.locators(ctx, 'local')).find((l) => eq(l.addr, addr));
   if (known) return known;
   if (!(await c.backend.isLocalAddress(addr))) fail('EINVALIDLOCATOR', 'not an address of this host');
@@ -104,7 +104,7 @@ async function checkLocal(c: Call, ctx: ApiContext, addr: Uint8Array): Promise<L
 }
 
 /** RFC 6316 §14.1.2: Shim6 MUST reject unknown destination locators. */
-async function checkPeer(c: Call, ctx: ApiContext, addr: Uint8Array, unverifiedOk: boolean): Promise<LocatorInfo> {
+export async function checkPeer(c: Call, ctx: ApiContext, addr: Uint8Array, unverifiedOk: boolean): Promise<LocatorInfo> {
   const known = (await c.backend.locators(ctx, 'peer')).find((l) => eq(l.addr, addr));
   if (!known) return fail('EINVALIDLOCATOR', 'not a locator of the peer');
   if (known.reach === 'unreachable') fail('EUNREACHABLELOCATOR', 'the peer locator is unreachable');
@@ -139,7 +139,10 @@ function prefOption(side: Side): OptionSpec {
       if (side === 'local') await checkLocal(c, ctx, addr);
       else await checkPeer(c, ctx, addr, true);
       // lc_ifidx and lc_flags have no effect in a set (§6.4).
-      await c.backend.setPreference(ctx, side, { addr, prio: l.prio, weight: l.weight });
+      const pref = { addr, prio: l.prio, weight: l.weight };
+      // §11.1: a preference that conflicts with another socket's forks a context for this one.
+      const target = c.backend.preferenceContext ? await c.backend.preferenceContext(c.sock, ctx, { side, prefs: [pref], list: false }) : ctx;
+      await c.backend.setPreference(target, side, pref);
     },
   };
 }
@@ -205,7 +208,8 @@ function listOption(side: Side): OptionSpec {
         if (side === 'local') await checkLocal(c, ctx, p.addr);
         else await checkPeer(c, ctx, p.addr, false);
       }
-      await c.backend.setLocatorList(ctx, side, prefs);
+      const target = c.backend.preferenceContext ? await c.backend.preferenceContext(c.sock, ctx, { side, prefs, list: true }) : ctx;
+      await c.backend.setLocatorList(target, side, prefs);
     },
   };
 }

@@ -13,10 +13,10 @@ import type { ApiListener, ApiListenerEvent } from '../../native/index.js';
 import { identifySocket, type SocketIdentity } from './sockinfo.js';
 import { ApiError, type ApiBackend, type ApiEvent, type SocketRef } from './backend.js';
 import { EVENT_TYPE, encodeEvent } from './events.js';
-import { Attr, Flag, MsgType, decodeFrame, encodeFrame, getU32, findAttr, u32, bytes, text, type Frame, type FrameAttr } from './frame.js';
+import { Attr, Flag, MsgType, decodeFrame, encodeFrame, getU32, findAttr, nested, u32, bytes, text, type Frame, type FrameAttr } from './frame.js';
 import { handleOption } from './options.js';
-import { cmsgsOf, handleSendmsg } from './ancillary.js';
-import { SOL_SHIM, errnoNumber, optionName, SHIM6_API_SOCKET_DEFAULT, SHIM_EVENT_ALL, type ErrnoName } from './shim-h.js';
+import { cmsgsOf, handleRecvmsg, handleSendmsg, handleSendmsgDone, type OneShotTable } from './ancillary.js';
+import { SOL_SHIM, SHIM_FEEDBACK, errnoNumber, optionName, SHIM6_API_SOCKET_DEFAULT, SHIM_EVENT_ALL, type ErrnoName } from './shim-h.js';
 
 /** Published for every answered request (tests and metrics subscribe). */
 export const requestChannel = diagnostics.channel('shim6:api:request');
@@ -53,6 +53,9 @@ export interface ApiServerCounters {
   eventsSent: number;
   eventsDropped: number;
 }
+
+/** Per-datagram pins awaiting SENDMSG_DONE (a client that died between the two forgets; the oldest goes). */
+const MAX_ONE_SHOTS = 4096;
 
 /** Subscriptions one connection may hold (SUBSCRIBE beyond it: ENOBUFS). */
 export const MAX_SUBSCRIPTIONS_PER_CONN = 1024;
@@ -127,6 +130,8 @@ export class ApiServer {
   readonly #subsByKey = new Map<string, Set<Subscription>>();
   readonly #subsByConn = new Map<number, Map<number, Subscription>>();
   #nextSubId = 1;
+  /** Per-datagram pins waiting for SENDMSG_DONE (ancillary.ts), by socket cookie. */
+  readonly #oneShots: OneShotTable = new Map();
   #unsubscribeBackend: (() => void) | null = null;
 
   constructor(opts: ApiServerOptions) {
@@ -309,6 +314,8 @@ export class ApiServer {
       case MsgType.GETSOCKOPT:
       case MsgType.SETSOCKOPT:
       case MsgType.SENDMSG:
+      case MsgType.SENDMSG_DONE:
+      case MsgType.RECVMSG:
       case MsgType.SUBSCRIBE:
         break;
       case MsgType.UNSUBSCRIBE: {
@@ -321,7 +328,6 @@ export class ApiServer {
         this.#unlink(sub);
         return answer(type, seq, 0);
       }
-      case MsgType.RECVMSG:
       case MsgType.FORK:
         return answer(type, seq, 'EOPNOTSUPP', [], 'not implemented yet');
       default:
@@ -330,18 +336,38 @@ export class ApiServer {
     // get/setsockopt, sendmsg: exactly one socket passed.
     if (ev.ctrunc || fds.length !== 1) return answer(type, seq, 'EBADF', [], `pass exactly one socket with SCM_RIGHTS (got ${fds.length}${ev.ctrunc ? '+' : ''})`);
     if (type === MsgType.SUBSCRIBE) return this.#subscribe(ev.conn, f, fds[0], cred, fdOpen, answer);
-    if (type === MsgType.SENDMSG) {
-      const cmsgs = cmsgsOf(f.attrs);
+    if (type === MsgType.SENDMSG || type === MsgType.SENDMSG_DONE || type === MsgType.RECVMSG) {
+      const cmsgs = type === MsgType.SENDMSG ? cmsgsOf(f.attrs) : [];
       if (!cmsgs) return answer(type, seq, 'EBADMSG', [], 'malformed CMSG attribute');
+      const want = getU32(f, Attr.RECV_WANT);
+      if (want === null) return answer(type, seq, 'EBADMSG', [], 'a u32 attribute has the wrong size');
       let info: SocketIdentity;
       try {
         info = identifySocket(fds[0]);
       } catch (err) {
         return answer(type, seq, (err as { code?: string }).code === 'ENOTSOCK' ? 'ENOTSOCK' : 'EBADF', [], (err as Error).message);
       }
-      const r = await handleSendmsg(this.#backend, toRef(info, fds[0], cred, fdOpen), cmsgs);
+      const sock = toRef(info, fds[0], cred, fdOpen);
+      if (type === MsgType.RECVMSG) {
+        const r = await handleRecvmsg(this.#backend, sock, want);
+        if (!r.ok) {
+          if (r.cause) this.#log?.warn({ err: r.cause }, 'API backend failed');
+          return answer(type, seq, r.errno, [], r.message, undefined, info.cookie);
+        }
+        return answer(type, seq, 0, r.cmsgs.map((c) => nested(Attr.CMSG, [u32(Attr.CMSG_LEVEL, c.level), u32(Attr.CMSG_TYPE, c.type), bytes(Attr.CMSG_DATA, c.data)])), undefined, undefined, info.cookie);
+      }
+      if (type === MsgType.SENDMSG_DONE) {
+        const r = await handleSendmsgDone(this.#backend, sock, this.#oneShots);
+        if (!r.ok && r.cause) this.#log?.warn({ err: r.cause }, 'API backend failed');
+        return r.ok ? answer(type, seq, 0, [], undefined, undefined, info.cookie) : answer(type, seq, r.errno, [], r.message, undefined, info.cookie);
+      }
+      if (this.#oneShots.size >= MAX_ONE_SHOTS) this.#oneShots.delete(this.#oneShots.keys().next().value!);
+      const { result: r, oneShot } = await handleSendmsg(this.#backend, sock, cmsgs, this.#oneShots);
       if (!r.ok && r.cause) this.#log?.warn({ err: r.cause }, 'API backend failed');
-      return r.ok ? answer(type, seq, 0, [], undefined, undefined, info.cookie) : answer(type, seq, r.errno, [], r.message, undefined, info.cookie);
+      if (r.ok) this.#note(sock, `sendmsg ${cmsgs.map((c) => optionName(c.type) ?? (c.type === SHIM_FEEDBACK ? 'SHIM_FEEDBACK' : String(c.type))).join(',')}`);
+      return r.ok
+        ? answer(type, seq, 0, oneShot ? [u32(Attr.ONESHOT, 1)] : [], undefined, undefined, info.cookie)
+        : answer(type, seq, r.errno, [], r.message, undefined, info.cookie);
     }
     const level = getU32(f, Attr.LEVEL);
     const optname = getU32(f, Attr.OPTNAME);
@@ -375,7 +401,17 @@ export class ApiServer {
       if (r.cause) this.#log?.warn({ err: r.cause, opt: optname }, 'API backend failed');
       return answer(type, seq, r.errno, [], r.message, optname, info.cookie);
     }
+    this.#note(sock, optionName(optname) ?? `option ${optname}`);
     return answer(type, seq, 0, [], undefined, optname, info.cookie);
+  }
+
+  /** Tell the backend which socket set what (never fails the request). */
+  #note(sock: SocketRef, what: string): void {
+    try {
+      this.#backend.noteSocket?.(sock, what);
+    } catch (err) {
+      this.#log?.debug({ err }, 'API noteSocket failed');
+    }
   }
 
   /**

@@ -13,6 +13,7 @@ import * as L from '../generated/layout.js';
 import { table, toJson } from './output.js';
 import { controlRequest } from '../agent/control.js';
 import type { ContextView } from '../agent/agent.js';
+import type { SocketView } from '../agent/api-backend.js';
 import path from 'node:path';
 import fs from 'node:fs';
 import { parseTimeline, renderReport } from './report.js';
@@ -226,6 +227,23 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
           if (r.lastSwitch) out(`  last switch: ${r.lastSwitch.reason} to ${r.lastSwitch.to.local} -> ${r.lastSwitch.to.peer}`);
         }
         if (c.dataplane) out(`  data plane: id ${c.dataplane.id}, uplink ${c.dataplane.uplink}, ${c.dataplane.shimmed ? 'shimmed' : 'on the ULIDs'}, tx ${c.dataplane.txPackets} pkts/${c.dataplane.txBytes} B, rx ${c.dataplane.rxPackets} pkts/${c.dataplane.rxBytes} B`);
+      }
+    });
+  program.command('sockets')
+    .description('open sockets that set RFC 6316 options (SOL_SHIM) or sent shim ancillary data, by context')
+    .option('--json', 'machine-readable output')
+    .action(async function (this: Command, o: { json?: boolean }) {
+      const rows = await controlRequest<SocketView[]>(agentSocket(this), 'sockets');
+      if (o.json) return out(toJson(rows));
+      if (rows.length === 0) return out('no sockets');
+      const byCtx = new Map<string, SocketView[]>();
+      for (const r of rows) {
+        const k = r.ctLocal === null ? 'no context' : `context ${r.ctLocal}${r.fii ? ` (fork, fii ${r.fii})` : ''}`;
+        byCtx.set(k, [...(byCtx.get(k) ?? []), r]);
+      }
+      for (const [k, rs] of byCtx) {
+        out(k);
+        for (const r of rs) out(`  ${r.local ?? '-'} -> ${r.peer ?? '-'}  pid ${r.pid} uid ${r.uid}  cookie ${r.cookie}  ${r.options.join(', ')}  (last ${r.lastSetAgoS} s ago)`);
       }
     });
   const agent = program.command('agent').description('talk to shim6d');

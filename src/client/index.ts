@@ -16,7 +16,7 @@
 // ('EINVALIDLOCATOR', 'ENOENT', 'EOPNOTSUPP', ...), as Node's own errors.
 import type net from 'node:net';
 import type dgram from 'node:dgram';
-import { Attr, MsgType, bytes, findAttr, getU32, u32, type Frame, type FrameAttr } from '../api/frame.js';
+import { Attr, MsgType, bytes, decodeAttrs, findAttr, getU32, nested, u32, type Frame, type FrameAttr } from '../api/frame.js';
 import type { ApiEventType } from '../api/backend.js';
 import { EVENT_TYPE, decodeEvent, eventTypeName } from '../api/events.js';
 import * as H from '../api/shim-h.js';
@@ -128,7 +128,22 @@ export interface SubscribeOptions {
   readonly keepAlive?: boolean;
 }
 
-type Syscall = 'getsockopt' | 'setsockopt' | 'subscribe';
+type Syscall = 'getsockopt' | 'setsockopt' | 'subscribe' | 'sendmsg' | 'recvmsg';
+
+/** The locators of received data (SHIM_LOC_LOCAL_RECV / SHIM_LOC_PEER_RECV); null: zero-filled (no context). */
+export interface ReceivedLocators {
+  readonly local: string | null;
+  readonly peer: string | null;
+}
+
+/** SOL_SHIM ancillary data of one send (RFC 6316 Table 2). */
+export interface SendAncillary {
+  /** SHIM_LOC_LOCAL_SEND / SHIM_LOC_PEER_SEND for this one datagram (must be verified). */
+  readonly local?: string | Uint8Array;
+  readonly peer?: string | Uint8Array;
+  /** SHIM_FEEDBACK (§7.3). */
+  readonly feedback?: { readonly direction: 'outbound' | 'inbound'; readonly indicator: 'default' | 'unable' | 'unsatisfactory' | 'satisfactory' };
+}
 
 /** A failed SOL_SHIM call, shaped like Node's system errors. */
 export class ShimSocketError extends Error {
@@ -339,6 +354,71 @@ export class ShimClient {
     };
   }
 
+  /**
+   * The ancillary data recvmsg() would carry with SHIM_LOC_LOCAL_RECV and
+   * SHIM_LOC_PEER_RECV (Node has no recvmsg with cmsgs): the locator pair the
+   * socket's context last received on (RFC 6316 §7.1, §7.4: the latest
+   * locators), both null when the socket has no context. The socket need not
+   * have enabled the options.
+   */
+  async receivedLocators(sock: SocketLike): Promise<ReceivedLocators> {
+    const r = await this.#request(MsgType.RECVMSG, [u32(Attr.RECV_WANT, 3)], socketFd(sock), 'recvmsg', 'SHIM_LOC_RECV');
+    if (r.errno !== 0) throw this.#error(r.errno, r.errnoNumber, 'recvmsg', 'SHIM_LOC_RECV', r.frame);
+    const out: { local: string | null; peer: string | null } = { local: null, peer: null };
+    for (const a of r.frame.attrs) {
+      if (a.type !== Attr.CMSG) continue;
+      const inner = decodeAttrs(a.value) ?? [];
+      const f = { type: 0, flags: 0, seq: 0, attrs: inner };
+      const type = getU32(f, Attr.CMSG_TYPE);
+      const data = findAttr(f, Attr.CMSG_DATA);
+      if (!data || data.length < 24) continue;
+      const addr = data.subarray(8, 24);
+      const text = addr.every((b) => b === 0) ? null : formatIpv6(addr);
+      if (type === H.SHIM_LOC_LOCAL_RECV) out.local = text;
+      else if (type === H.SHIM_LOC_PEER_RECV) out.peer = text;
+    }
+    return out;
+  }
+
+  /**
+   * sendmsg() with SOL_SHIM ancillary data (RFC 6316 Table 2): SHIM_FEEDBACK
+   * for REAP, and SHIM_LOC_*_SEND for one datagram — `data` is sent on a
+   * connected dgram.Socket with those locators (checked first: ENOENT,
+   * EINVALIDLOCATOR, EUNVERIFIEDLOCATOR, EUNREACHABLELOCATOR), the socket's
+   * own settings are back once it has left. Without `data` only feedback may
+   * be given.
+   */
+  async sendmsg(sock: SocketLike, anc: SendAncillary, data?: Uint8Array): Promise<void> {
+    const fd = socketFd(sock);
+    const cmsg = (type: number, value: Uint8Array) => nested(Attr.CMSG, [u32(Attr.CMSG_LEVEL, H.SOL_SHIM), u32(Attr.CMSG_TYPE, type), bytes(Attr.CMSG_DATA, value)]);
+    const sin6 = (a: string | Uint8Array) => {
+      const b = new Uint8Array(28);
+      new DataView(b.buffer).setUint16(0, H.AF_INET6, true);
+      b.set(addrBytes(a), 8);
+      return b;
+    };
+    const attrs: FrameAttr[] = [];
+    if (anc.local !== undefined) attrs.push(cmsg(H.SHIM_LOC_LOCAL_SEND, sin6(anc.local)));
+    if (anc.peer !== undefined) attrs.push(cmsg(H.SHIM_LOC_PEER_SEND, sin6(anc.peer)));
+    if (anc.feedback) {
+      const fb = new Uint8Array(H.ShimFeedbackLayout.size);
+      fb[0] = anc.feedback.direction === 'inbound' ? H.SHIM_FB_INBOUND : H.SHIM_FB_OUTBOUND;
+      fb[1] = { default: H.SHIM_FB_DEFAULT, unable: H.SHIM_FB_UNABLE, unsatisfactory: H.SHIM_FB_UNSATISFACTORY, satisfactory: H.SHIM_FB_SATISFACTORY }[anc.feedback.indicator];
+      attrs.push(cmsg(H.SHIM_FEEDBACK, fb));
+    }
+    if ((anc.local !== undefined || anc.peer !== undefined) && (data === undefined || typeof (sock as dgram.Socket).send !== 'function' || 'write' in (sock as object))) {
+      throw Object.assign(new TypeError('SHIM_LOC_*_SEND ancillary data needs a datagram to send on a dgram.Socket'), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    const r = await this.#request(MsgType.SENDMSG, attrs, fd, 'sendmsg', 'ancillary');
+    if (r.errno !== 0) throw this.#error(r.errno, r.errnoNumber, 'sendmsg', 'ancillary', r.frame);
+    if (data === undefined) return;
+    try {
+      await new Promise<void>((resolve, reject) => (sock as dgram.Socket).send(data, (err) => (err ? reject(err) : resolve())));
+    } finally {
+      if (getU32(r.frame, Attr.ONESHOT) === 1) await this.#request(MsgType.SENDMSG_DONE, [], fd, 'sendmsg', 'ancillary').catch(() => {});
+    }
+  }
+
   /** The request; no agent answering is ENOPROTOOPT, as libshim6 reports it (SOL_SHIM unknown). */
   async #request(type: number, attrs: FrameAttr[], fd: number, syscall: Syscall, opt: string) {
     try {
@@ -373,6 +453,14 @@ export function getsockopt<K extends keyof GetValues>(sock: SocketLike, opt: K):
 /** setsockopt with the default client. */
 export function setsockopt<K extends keyof SetValues>(sock: SocketLike, opt: K, value: SetValues[K]): Promise<void> {
   return (shared ??= new ShimClient()).setsockopt(sock, opt, value);
+}
+/** receivedLocators with the default client. */
+export function receivedLocators(sock: SocketLike): Promise<ReceivedLocators> {
+  return (shared ??= new ShimClient()).receivedLocators(sock);
+}
+/** sendmsg with the default client. */
+export function sendmsg(sock: SocketLike, anc: SendAncillary, data?: Uint8Array): Promise<void> {
+  return (shared ??= new ShimClient()).sendmsg(sock, anc, data);
 }
 /** subscribe with the default client. */
 export function subscribe(sock: SocketLike, listener: (ev: ShimEvent) => void, opts?: SubscribeOptions): Promise<() => void> {

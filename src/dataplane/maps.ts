@@ -134,7 +134,7 @@ export class DataplaneMaps {
   ctxPut(id: number, ctx: L.Shim6Ctx): void {
     native().mapUpdate(this.fds.shim6_ctx, u32(id), L.encodeShim6Ctx(ctx));
     const rx = this.rxGet(id);
-    this.rxPut(id, { ...rx, id, ctLocal: ctx.ctLocal, flags: ctx.flags, ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer });
+    this.rxPut(id, { ...rx, id, ctLocal: ctx.ctLocal, flags: ctx.flags, fii: ctx.fii, ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer });
     const at = this.txFind({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
     if (at && at.tx.id === id) this.txWrite(at, txFromCtx(at.tx, id, ctx));
   }
@@ -356,10 +356,27 @@ export class DataplaneMaps {
   statsReset(id: number): void {
     const zero = { txPackets: 0n, txBytes: 0n, lastTxNs: 0n, lastTxJiffies: 0n, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n };
     const rx = this.rxGet(id);
-    if (rx.id === id) this.rxPut(id, { ...rx, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n });
+    if (rx.id === id) this.rxPut(id, { ...rx, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n, lastLocal: new Uint8Array(16), lastPeer: new Uint8Array(16) });
     const ctx = this.ctxGet(id);
     const at = ctx && this.txFind({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
     if (at && at.tx.id === id) this.txWrite(at, { ...at.tx, ...zero });
+  }
+
+  /** The locator pair the last packet of context id arrived on (RFC 6316
+   * SHIM_LOC_*_RECV), or null before any. Ingress keeps the pair of the last
+   * payload-header packet in the shim6_rx record and stamps packets on the
+   * ULIDs in the shim6_tx record: the newer stamp tells which came last (in
+   * the same tick, the payload-header pair). */
+  rxPair(id: number): { local: Uint8Array; peer: Uint8Array } | null {
+    const rx = this.rxGet(id);
+    if (rx.id !== id) return null;
+    const ctx = this.ctxGet(id);
+    const at = ctx && this.txFind({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
+    const plainNs = at && at.tx.id === id ? at.tx.lastRxNs : 0n;
+    const shimmed = rx.lastLocal.some((x) => x !== 0) || rx.lastPeer.some((x) => x !== 0);
+    if (shimmed && rx.lastRxNs >= plainNs) return { local: new Uint8Array(rx.lastLocal), peer: new Uint8Array(rx.lastPeer) };
+    if (plainNs > 0n) return { local: new Uint8Array(rx.ulidLocal), peer: new Uint8Array(rx.ulidPeer) };
+    return null;
   }
 
   /** Event counters (GSO self-test), summed over CPUs. */

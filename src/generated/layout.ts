@@ -341,7 +341,8 @@ export interface Shim6Rx {
   nLocal: number;
   nPeer: number;
   more: number;
-  pad0: Uint8Array;
+  pad0: number;
+  fii: number;
   rxPackets: bigint;
   rxBytes: bigint;
   lastRxNs: bigint;
@@ -351,7 +352,8 @@ export interface Shim6Rx {
   ulidPeer: Uint8Array;
   lsPeer: Uint8Array;
   lsLocal: Uint8Array;
-  pad2: Uint8Array;
+  lastLocal: Uint8Array;
+  lastPeer: Uint8Array;
 }
 export const Shim6RxLayout: StructLayout = {
   name: "shim6_rx",
@@ -363,7 +365,8 @@ export const Shim6RxLayout: StructLayout = {
     nLocal: { offset: 16, size: 1, kind: "u8" },
     nPeer: { offset: 17, size: 1, kind: "u8" },
     more: { offset: 18, size: 1, kind: "u8" },
-    pad0: { offset: 19, size: 5, kind: "bytes" },
+    pad0: { offset: 19, size: 1, kind: "u8" },
+    fii: { offset: 20, size: 4, kind: "u32" },
     rxPackets: { offset: 24, size: 8, kind: "u64" },
     rxBytes: { offset: 32, size: 8, kind: "u64" },
     lastRxNs: { offset: 40, size: 8, kind: "u64" },
@@ -373,7 +376,8 @@ export const Shim6RxLayout: StructLayout = {
     ulidPeer: { offset: 80, size: 16, kind: "bytes" },
     lsPeer: { offset: 96, size: 64, kind: "bytes" },
     lsLocal: { offset: 160, size: 64, kind: "bytes" },
-    pad2: { offset: 224, size: 32, kind: "bytes" },
+    lastLocal: { offset: 224, size: 16, kind: "bytes" },
+    lastPeer: { offset: 240, size: 16, kind: "bytes" },
   },
 };
 export function encodeShim6Rx(v: Shim6Rx, buf: Buffer = Buffer.alloc(256), off = 0): Buffer {
@@ -383,7 +387,8 @@ export function encodeShim6Rx(v: Shim6Rx, buf: Buffer = Buffer.alloc(256), off =
   buf.writeUInt8(v.nLocal, off + 16);
   buf.writeUInt8(v.nPeer, off + 17);
   buf.writeUInt8(v.more, off + 18);
-  copyBytes(buf, off + 19, v.pad0, 5, "shim6_rx.pad0");
+  buf.writeUInt8(v.pad0, off + 19);
+  buf.writeUInt32LE(v.fii >>> 0, off + 20);
   buf.writeBigUInt64LE(v.rxPackets, off + 24);
   buf.writeBigUInt64LE(v.rxBytes, off + 32);
   buf.writeBigUInt64LE(v.lastRxNs, off + 40);
@@ -393,7 +398,8 @@ export function encodeShim6Rx(v: Shim6Rx, buf: Buffer = Buffer.alloc(256), off =
   copyBytes(buf, off + 80, v.ulidPeer, 16, "shim6_rx.ulid_peer");
   copyBytes(buf, off + 96, v.lsPeer, 64, "shim6_rx.ls_peer");
   copyBytes(buf, off + 160, v.lsLocal, 64, "shim6_rx.ls_local");
-  copyBytes(buf, off + 224, v.pad2, 32, "shim6_rx.pad2");
+  copyBytes(buf, off + 224, v.lastLocal, 16, "shim6_rx.last_local");
+  copyBytes(buf, off + 240, v.lastPeer, 16, "shim6_rx.last_peer");
   return buf;
 }
 export function decodeShim6Rx(buf: Uint8Array, off = 0): Shim6Rx {
@@ -406,7 +412,8 @@ export function decodeShim6Rx(buf: Uint8Array, off = 0): Shim6Rx {
     nLocal: b.readUInt8(off + 16),
     nPeer: b.readUInt8(off + 17),
     more: b.readUInt8(off + 18),
-    pad0: Uint8Array.prototype.slice.call(b, off + 19, off + 24),
+    pad0: b.readUInt8(off + 19),
+    fii: b.readUInt32LE(off + 20),
     rxPackets: b.readBigUInt64LE(off + 24),
     rxBytes: b.readBigUInt64LE(off + 32),
     lastRxNs: b.readBigUInt64LE(off + 40),
@@ -416,7 +423,8 @@ export function decodeShim6Rx(buf: Uint8Array, off = 0): Shim6Rx {
     ulidPeer: Uint8Array.prototype.slice.call(b, off + 80, off + 96),
     lsPeer: Uint8Array.prototype.slice.call(b, off + 96, off + 160),
     lsLocal: Uint8Array.prototype.slice.call(b, off + 160, off + 224),
-    pad2: Uint8Array.prototype.slice.call(b, off + 224, off + 256),
+    lastLocal: Uint8Array.prototype.slice.call(b, off + 224, off + 240),
+    lastPeer: Uint8Array.prototype.slice.call(b, off + 240, off + 256),
   };
 }
 

@@ -6,6 +6,7 @@
 // on a TCP socket with a context does.
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -213,24 +214,51 @@ static void expect(const char *name, int r, int want_errno)
 	failures += !ok;
 }
 
-int main(void)
+/*
+ * No arguments: a loopback TCP connection (the unit test's server gives it a
+ * context). With PEER LOCAL PORT LOCAL_LOCATOR (test/netns/api-conformance
+ * .test.ts, real agents): a TCP connection LOCAL -> PEER:PORT, traffic until
+ * the shim has a context for it, and LOCAL_LOCATOR (one of this host's
+ * locators) in the examples that name a local locator.
+ */
+int main(int argc, char **argv)
 {
-	struct sockaddr_in6 sa;
+	struct sockaddr_in6 sa, from;
 	socklen_t sl = sizeof(sa);
 	memset(&sa, 0, sizeof(sa));
-	sa.sin6_family = AF_INET6;
+	memset(&from, 0, sizeof(from));
+	sa.sin6_family = from.sin6_family = AF_INET6;
 	sa.sin6_addr = in6addr_loopback;
-	int l = socket(AF_INET6, SOCK_STREAM, 0);
-	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&sa, &sl) < 0)
-		return 100;
+	int l = -1;
+	if (argc == 5) {
+		if (inet_pton(AF_INET6, argv[1], &sa.sin6_addr) != 1 || inet_pton(AF_INET6, argv[2], &from.sin6_addr) != 1)
+			return 100;
+		sa.sin6_port = htons((uint16_t)atoi(argv[3]));
+	} else {
+		l = socket(AF_INET6, SOCK_STREAM, 0);
+		if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&sa, &sl) < 0)
+			return 100;
+	}
 	int unconnected = socket(AF_INET6, SOCK_STREAM, 0);
 	expect("6.2 DONTSHIM set (unconnected)", ex_dontshim(unconnected, 1), 0);
 	expect("6.2 DONTSHIM get", ex_dontshim(unconnected, 0), 0);
 	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (argc == 5 && bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0)
+		return 100;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return 100;
+	for (int i = 0; argc == 5 && i < 100; i++) {
+		int v = 0;
+		socklen_t vl = sizeof(v);
+		char c;
+		if (getsockopt(fd, SOL_SHIM, SHIM_ASSOCIATED, &v, &vl) == 0 && v == 1)
+			break;
+		if (write(fd, "x", 1) == 1)
+			(void)!read(fd, &c, 1);
+		usleep(50000);
+	}
 	struct in6_addr local;
-	inet_pton(AF_INET6, "2001:db8:1:a::1", &local);
+	inet_pton(AF_INET6, argc == 5 ? argv[4] : "2001:db8:1:a::1", &local);
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof(sin));
 	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
@@ -253,6 +281,7 @@ int main(void)
 	expect("8.1.1 NAT locator", ex_nat(fd, mapped), EINVALIDLOCATOR);
 	close(fd);
 	close(unconnected);
-	close(l);
+	if (l >= 0)
+		close(l);
 	return failures;
 }

@@ -442,3 +442,45 @@ describe('fast-path records', () => {
     expect(diffPackets(r.data, buildPacket(shimmed(udp, [], 0)))).toBe('');
   });
 });
+
+describe('received locators (RFC 6316 SHIM_LOC_*_RECV: shim6_rx last pair, shim6_tx stamp)', () => {
+  const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'none');
+  it('a payload header packet records the locators it arrived on; a plain one the ULIDs; other contexts untouched', async () => {
+    for (const id of [1, 2, 3]) fx.maps.statsReset(id);
+    expect(fx.maps.rxPair(2)).toBeNull();
+    // Shimmed on path 2 (A2 -> B2), arriving at B: context 2 records (local B2, peer A2).
+    const r = fx.run(fx.progs.head.shim6_ingress, buildPacket(shimmed(udp, [], 0)));
+    expect(r.verdict).toBe(TC_ACT_OK);
+    expect([hex(fx.maps.rxPair(2)?.local), hex(fx.maps.rxPair(2)?.peer)]).toEqual([hex(parseIPv6(B2)), hex(parseIPv6(A2))]);
+    // Then a plain packet on the ULIDs (the peer moved back to path 1), in a
+    // later tick: the stamps that order the two have the coarse clock's resolution.
+    await new Promise((r) => setTimeout(r, 20));
+    fx.run(fx.progs.head.shim6_ingress, buildPacket(ulid(tcp)));
+    expect([hex(fx.maps.rxPair(2)?.local), hex(fx.maps.rxPair(2)?.peer)]).toEqual([hex(parseIPv6(B1)), hex(parseIPv6(A1))]);
+    expect(fx.maps.rxPair(1)).toBeNull();
+    expect(fx.maps.rxPair(3)).toBeNull();
+  });
+
+  it('a packet dropped for a bad locator records nothing', () => {
+    fx.maps.statsReset(2);
+    const bad = buildPacket({ ...shimmed(udp, [], 0), src: B3 });
+    fx.run(fx.progs.head.shim6_ingress, bad);
+    expect(fx.maps.rxPair(2)).toBeNull();
+  });
+});
+
+describe('forked contexts (RFC 6316 §11.1)', () => {
+  it('egress: a packet without a socket uses FII 0, and a forked context of the same ULID pair does not capture it', () => {
+    const a = parseIPv6;
+    // 5: a fork of A's context with B (FII 7) on path 1; only sockets with FII 7 in their policy use it.
+    fx.maps.ctxPut(5, { fii: 7, pad: 0, ifindex: 1, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND, ulidLocal: a(A1), ulidPeer: a(B1), lpLocal: a(A1), lpPeer: a(B1), ctLocal: 0xf5n, ctPeer: 0xf6n });
+    fx.maps.ulidPut({ ulidLocal: a(A1), ulidPeer: a(B1), fii: 7 }, 5);
+    try {
+      const out = fx.run(fx.progs.head.shim6_egress, buildPacket(ulid(udp)));
+      expect(diffPackets(out.data, buildPacket(shimmed(udp, [], 0)))).toBe('');
+    } finally {
+      fx.maps.ulidDel({ ulidLocal: a(A1), ulidPeer: a(B1), fii: 7 });
+      fx.maps.ctxDel(5);
+    }
+  });
+});

@@ -100,6 +100,11 @@ export class FakeBackend implements ApiBackend {
   deferredSetup(): boolean {
     return true;
   }
+  /** What receivedLocators answers (null: the context's ULIDs). */
+  received: { local: Uint8Array; peer: Uint8Array } | null = null;
+  receivedLocators(ctx: ApiContext): { local: Uint8Array; peer: Uint8Array } {
+    return this.received ?? { local: ctx.ulidLocal, peer: ctx.ulidPeer };
+  }
 
   /** Event listeners (the API server subscribes once when it listens). */
   readonly listeners = new Set<(ev: ApiEvent) => void>();

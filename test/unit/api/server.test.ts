@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { native } from '../../../src/native.js';
 import { ApiServer, type ApiRequestRecord } from '../../../src/api/server.js';
-import { Attr, Flag, MsgType, bytes, decodeFrame, encodeFrame, findAttr, getU32, nested, u32, type FrameAttr } from '../../../src/api/frame.js';
+import { Attr, Flag, MsgType, bytes, decodeAttrs, decodeFrame, encodeFrame, findAttr, getU32, nested, u32, type FrameAttr } from '../../../src/api/frame.js';
 import * as H from '../../../src/api/shim-h.js';
 import { decodeInt, decodeLocator, decodeLocators, decodePathexplore, encodeInt, encodeLocator, encodePathexplore, ZERO_LOCATOR } from '../../../src/api/structs.js';
 import { socketFd } from '../../../src/client/index.js';
@@ -141,7 +141,8 @@ describe('API server: framing and socket identity', () => {
     expect(await send(Buffer.from('10000000010001000100000009000000', 'hex'))).toBe('EPROTONOSUPPORT');
     expect(await send(Buffer.alloc(70000))).toMatch(/EMSGSIZE/);
     expect(await send(encodeFrame({ type: 0x7777, flags: Flag.REQUEST, seq: 1, attrs: [] }))).toBe('EOPNOTSUPP');
-    expect(await send(encodeFrame({ type: MsgType.RECVMSG, flags: Flag.REQUEST, seq: 1, attrs: [] }))).toBe('EOPNOTSUPP');
+    expect(await send(encodeFrame({ type: MsgType.FORK, flags: Flag.REQUEST, seq: 1, attrs: [] }))).toBe('EOPNOTSUPP');
+    expect(await send(encodeFrame({ type: MsgType.RECVMSG, flags: Flag.REQUEST, seq: 1, attrs: [] }), [])).toBe('EBADF');
     expect(await send(encodeFrame({ type: MsgType.SENDMSG, flags: Flag.REQUEST, seq: 1, attrs: [] }))).toBe('EINVAL');
     expect(await send(encodeFrame({ type: MsgType.SENDMSG, flags: Flag.REQUEST, seq: 1, attrs: [bytes(Attr.CMSG, new Uint8Array([9, 0]))] }))).toBe('EBADMSG');
     expect(await send(encodeFrame({ type: MsgType.NOOP, flags: Flag.REPLY, seq: 1, attrs: [] }))).toBe('EBADMSG');
@@ -211,6 +212,101 @@ describe('API server: RFC 6316 Table 2 (sendmsg side)', () => {
     expect((await sendmsg('tcp', [H.SHIM_LOC_PEER_RECV, new Uint8Array(28)])).errno).toBe('EINVAL');
     expect((await sendmsg('tcp', [H.SHIM_LOC_PEER_SEND, new Uint8Array(28)])).errno).toBe('EOPNOTSUPP');
     expect(backend.calls).toEqual([]);
+  });
+
+  const sin6 = (addr: string, family: number = H.AF_INET6, len = 28) => {
+    const b = new Uint8Array(len);
+    new DataView(b.buffer).setUint16(0, family, true);
+    b.set(ip(addr).subarray(0, Math.min(16, len - 8)), 8);
+    return b;
+  };
+  const rawSendmsg = async (sock: SockName, ...c: Array<[number, Uint8Array]>) => {
+    const r = await native().apiRequest(apiPath, encodeFrame({
+      type: MsgType.SENDMSG, flags: Flag.REQUEST, seq: 7,
+      attrs: c.map(([type, data]) => nested(Attr.CMSG, [u32(Attr.CMSG_LEVEL, H.SOL_SHIM), u32(Attr.CMSG_TYPE, type), bytes(Attr.CMSG_DATA, data)])),
+    }), [fds[sock]]);
+    const d = decodeFrame(r);
+    if (!d.ok) throw new Error(d.reason);
+    const e = getU32(d.frame, Attr.ERRNO)!;
+    return { errno: e === 0 ? 0 : H.errnoName(e), oneShot: getU32(d.frame, Attr.ONESHOT) };
+  };
+  const udpCookie = () => native().socketCookie(fds.udp);
+
+  it('SHIM_LOC_*_SEND pins one datagram: installed with ONESHOT, the socket\'s own pins back at SENDMSG_DONE', async () => {
+    backend.associate(udpCookie(), ctx);
+    backend.policies.set(udpCookie(), { ...backend.socketPolicy({ cookie: udpCookie() } as never), sendPeer: ip('::1') });
+    const r = await rawSendmsg('udp', [H.SHIM_LOC_PEER_SEND, sin6('2001:db8:1:b::1')], [H.SHIM_LOC_LOCAL_SEND, sin6('2001:db8:1:a::1')]);
+    expect(r).toEqual({ errno: 0, oneShot: 1 });
+    expect(hex(backend.policies.get(udpCookie())!.sendPeer!)).toBe(hex(ip('2001:db8:1:b::1')));
+    expect(hex(backend.policies.get(udpCookie())!.sendLocal!)).toBe(hex(ip('2001:db8:1:a::1')));
+    expect((await call(MsgType.SENDMSG_DONE, [], [fds.udp])).errno).toBe(0);
+    expect(hex(backend.policies.get(udpCookie())!.sendPeer!)).toBe(hex(ip('::1')));
+    expect(backend.policies.get(udpCookie())!.sendLocal).toBeNull();
+    // Nothing pending any more.
+    expect((await call(MsgType.SENDMSG_DONE, [], [fds.udp])).errno).toBe('ENOENT');
+    // A zero-filled sockaddr overrides nothing: no pin, nothing to put back.
+    expect(await rawSendmsg('udp', [H.SHIM_LOC_PEER_SEND, new Uint8Array(28)])).toEqual({ errno: 0, oneShot: undefined });
+    expect(hex(backend.policies.get(udpCookie())!.sendPeer!)).toBe(hex(ip('::1')));
+  });
+
+  it('SHIM_LOC_*_SEND answers the errors of §7.2 and changes nothing', async () => {
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_PEER_SEND, sin6('2001:db8:1:b::1')])).errno).toBe('ENOENT');
+    expect((await rawSendmsg('udpUnconn', [H.SHIM_LOC_PEER_SEND, sin6('2001:db8:1:b::1')])).errno).toBe('EOPNOTSUPP');
+    backend.associate(udpCookie(), ctx);
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_PEER_SEND, sin6('2001:db8:ff::1')])).errno).toBe('EINVALIDLOCATOR');
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_PEER_SEND, sin6('2001:db8:2:b::1')])).errno).toBe('EUNVERIFIEDLOCATOR');
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_PEER_SEND, sin6('2001:db8:3:b::1')])).errno).toBe('EUNREACHABLELOCATOR');
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_LOCAL_SEND, sin6('2001:db8:77::1')])).errno).toBe('EINVALIDLOCATOR');
+    // On an interface, outside the HBA set: refused too (§14.1.1), after asking the backend.
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_LOCAL_SEND, sin6('2001:db8:9::2')])).errno).toBe('EINVALIDLOCATOR');
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_LOCAL_SEND, sin6('::ffff:192.0.2.1', H.AF_INET, 16)])).errno).toBe('EINVALIDLOCATOR');
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_LOCAL_SEND, sin6('2001:db8:1:a::1', H.AF_INET6, 20)])).errno).toBe('EINVAL');
+    expect((await rawSendmsg('udp', [H.SHIM_LOC_LOCAL_SEND, sin6('2001:db8:1:a::1', 99)])).errno).toBe('EINVAL');
+    expect(backend.policies.get(udpCookie())).toBeUndefined();
+    expect(backend.calls).toEqual([['addLocalLocator', hex(ip('2001:db8:9::2'))]]);
+  });
+});
+
+describe('API server: RFC 6316 Table 2 (recvmsg side)', () => {
+  const recvmsg = async (sock: SockName, want?: number) => {
+    const r = await native().apiRequest(apiPath, encodeFrame({
+      type: MsgType.RECVMSG, flags: Flag.REQUEST, seq: 9, attrs: want === undefined ? [] : [u32(Attr.RECV_WANT, want)],
+    }), [fds[sock]]);
+    const d = decodeFrame(r);
+    if (!d.ok) throw new Error(d.reason);
+    const e = getU32(d.frame, Attr.ERRNO)!;
+    const cmsgs = d.frame.attrs.filter((a) => a.type === Attr.CMSG).map((a) => {
+      const f = { type: 0, flags: 0, seq: 0, attrs: decodeAttrs(a.value)! };
+      return { level: getU32(f, Attr.CMSG_LEVEL), type: getU32(f, Attr.CMSG_TYPE), data: findAttr(f, Attr.CMSG_DATA)! };
+    });
+    return { errno: e === 0 ? 0 : H.errnoName(e), cmsgs };
+  };
+  const sin6Of = (d: Uint8Array) => ({ family: new DataView(d.buffer, d.byteOffset).getUint16(0, true), addr: hex(d.subarray(8, 24)), len: d.length });
+
+  it('delivers the enabled SHIM_LOC_*_RECV as one sockaddr_in6 each: the latest received pair', async () => {
+    backend.received = { local: ip('2001:db8:1:a::1'), peer: ip('2001:db8:1:b::1') };
+    expect((await recvmsg('tcp')).cmsgs).toEqual([]);
+    backend.policies.set(native().socketCookie(fds.tcp), { ...backend.socketPolicy({ cookie: native().socketCookie(fds.tcp) } as never), recvPeer: true });
+    const r = await recvmsg('tcp');
+    expect(r.errno).toBe(0);
+    expect(r.cmsgs.map((c) => ({ level: c.level, type: c.type, ...sin6Of(c.data) }))).toEqual([
+      { level: H.SOL_SHIM, type: H.SHIM_LOC_PEER_RECV, family: H.AF_INET6, addr: hex(ip('2001:db8:1:b::1')), len: 28 },
+    ]);
+    const both = await recvmsg('tcp', 3);
+    expect(both.cmsgs.map((c) => [c.type, sin6Of(c.data).addr])).toEqual([
+      [H.SHIM_LOC_LOCAL_RECV, hex(ip('2001:db8:1:a::1'))], [H.SHIM_LOC_PEER_RECV, hex(ip('2001:db8:1:b::1'))],
+    ]);
+  });
+
+  it('zero-fills without a context (§7.1); unconnected → EOPNOTSUPP; bad RECV_WANT → EINVAL', async () => {
+    const r = await recvmsg('udp', 3);
+    expect(r.errno).toBe(0);
+    expect(r.cmsgs.map((c) => [c.type, c.data.length, c.data.every((b) => b === 0)])).toEqual([
+      [H.SHIM_LOC_LOCAL_RECV, 28, true], [H.SHIM_LOC_PEER_RECV, 28, true],
+    ]);
+    expect((await recvmsg('udpUnconn', 3)).errno).toBe('EOPNOTSUPP');
+    expect((await recvmsg('tcp', 4)).errno).toBe('EINVAL');
+    expect((await recvmsg('unix', 3)).errno).toBe('EOPNOTSUPP');
   });
 });
 
