@@ -40,7 +40,12 @@ describe('npm pack', () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'shim6-pack-'));
     prefix = path.join(work, 'prefix');
     const out = ok(run('npm', ['pack', '--json', '--pack-destination', work]), 'npm pack');
-    const info = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    // stdout also carries what the prepack script printed (make, possibly
+    // with colour escapes that contain '['): the JSON is the array that
+    // starts on a line of its own.
+    const start = out.search(/^\[\s*$/m);
+    if (start < 0) throw new Error(`npm pack printed no JSON array:\n${out}`);
+    const info = JSON.parse(out.slice(start)) as Array<{ filename: string; files: Array<{ path: string }> }>;
     tarball = path.join(work, info[0].filename);
     // The dependencies come from npm's cache (npm ci filled it): no network.
     ok(run('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], work), 'npm install -g');
