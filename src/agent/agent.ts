@@ -512,16 +512,21 @@ export class Agent {
     this.log.info({
       event: 'addresses', added: diff.added.map((a) => a.address), removed: diff.removed.map((a) => a.address), changed: diff.changed.map((a) => a.address),
     }, 'local addresses changed');
+    // Contexts first: a locator that went away (link down) moves its contexts
+    // to another pair now. The uplink tables are rebuilt after, with `ip`
+    // processes that take tens of milliseconds each; the pairs contexts move
+    // to are on uplinks whose entries are already in the map.
+    if (key !== this.#localsKey) {
+      this.#locals = set;
+      this.#localsKey = key;
+      this.#perform(this.#host.localLocatorsChanged(monoMs(), set));
+      this.#schedule();
+    }
     // Uplink tables and the locator → uplink map follow the addresses.
     try {
       refreshUplinks(this.#maps, this.#st.uplinks);
     } catch (err) {
       this.log.error({ event: 'uplinks-refresh-failed', err }, 'refreshing uplink tables failed');
-    }
-    if (key !== this.#localsKey) {
-      this.#locals = set;
-      this.#localsKey = key;
-      this.#perform(this.#host.localLocatorsChanged(monoMs(), set));
     }
     // Uplink ifindexes may have moved under unchanged pairs.
     for (const s of this.#host.contexts()) if (held(s)) this.#sync(s);
