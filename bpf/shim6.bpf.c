@@ -548,13 +548,17 @@ int shim6_empty(struct __sk_buff *skb)
  * processes live below that cgroup: it acts only on the sockets of the
  * namespace that loaded it (cfg_netns_cookie).
  *
- * - Every IPv6 TCP socket of the namespace asks for BPF_SOCK_OPS_RTO_CB at
- *   active open and at establishment (active and passive). Whether its ULID
+ * - Every IPv6 TCP socket of the namespace asks for BPF_SOCK_OPS_RTO_CB and
+ *   BPF_SOCK_OPS_RETRANS_CB at active open and at establishment (active and
+ *   passive). Whether its ULID
  *   pair has a context is decided when an RTO fires: the context may be
  *   younger than the connection (deferred setup, RFC 5533 7.7).
  * - An RTO on a socket whose (local, remote, fii) has a context in shim6_ulid
  *   (never a SHIM_DONTSHIM socket) is negative feedback for REAP (RFC 5534
  *   4.2): one SHIM6_EV_TCP_RTO event per ULID pair per SHIM6_TCP_RTO_HOLD_NS.
+ * - Hot standby: at an RTO or a retransmission of such a socket, a context
+ *   with a staged standby pair moves to it at once (standby_switch), and the
+ *   agent hears of it (SHIM6_EV_STANDBY).
  * - Recovery: for the first cfg_tcp_rto_bounded consecutive RTOs of an
  *   outage the socket's TCP_RTO_MAX_MS is cfg_tcp_rto_max_ms, so once the
  *   shim has moved the context to a working locator pair TCP retransmits
@@ -654,23 +658,67 @@ static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim
 	bpf_ringbuf_output(&shim6_events, &ev, sizeof(ev), 0);
 }
 
+/* Hot standby (struct shim6_standby): move the context to its staged pair,
+ * once, so that the retransmission the kernel is about to send (RTO) or
+ * the next one (after a tail-loss probe or fast retransmit, which the
+ * kernel reports after sending) leaves on a pair REAP verified in advance.
+ * The context entry is replaced whole (a hash-map update is atomic for
+ * readers: the egress program sees the old pair or the new one). */
+static __always_inline void standby_switch(struct bpf_sock_ops *skops, __u32 id)
+{
+	struct shim6_standby *sb = bpf_map_lookup_elem(&shim6_standby, &id);
+	struct shim6_event ev = {};
+	struct shim6_ctx *cur, next;
+
+	if (!sb || bpf_ktime_get_ns() > sb->valid_until_ns)
+		return;
+	cur = bpf_map_lookup_elem(&shim6_ctx, &id);
+	if (!cur)
+		return;
+	__builtin_memcpy(&next, cur, sizeof(next));
+	__builtin_memcpy(next.lp_local, sb->lp_local, 16);
+	__builtin_memcpy(next.lp_peer, sb->lp_peer, 16);
+	next.ifindex = sb->ifindex;
+	__builtin_memcpy(ev.src, sb->lp_local, 16);
+	__builtin_memcpy(ev.dst, sb->lp_peer, 16);
+	ev.ifindex = sb->ifindex;
+	/* Whoever deletes the entry switches: one switch per staged pair even
+	 * when sockets of the context retransmit on several CPUs at once. */
+	if (bpf_map_delete_elem(&shim6_standby, &id) != 0)
+		return;
+	if (bpf_map_update_elem(&shim6_ctx, &id, &next, BPF_EXIST) != 0)
+		return;
+	count(SHIM6_CNT_STANDBY_SWITCH);
+	ev.type = SHIM6_EV_STANDBY;
+	ev.ts_ns = bpf_ktime_get_ns();
+	ev.tag = id;
+	ev.cookie = bpf_get_socket_cookie(skops);
+	bpf_ringbuf_output(&shim6_events, &ev, sizeof(ev), 0);
+}
+
 SEC("sockops")
 int shim6_sockops(struct bpf_sock_ops *skops)
 {
 	struct shim6_ulid_key key;
-	__u32 op = skops->op;
+	__u32 op = skops->op, *idp;
 
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
-	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_RTO_CB)
+	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_RTO_CB &&
+	    op != BPF_SOCK_OPS_RETRANS_CB)
 		return 1;
 	if (skops->family != AF_INET6 || bpf_get_netns_cookie(skops) != cfg_netns_cookie)
 		return 1;
 
-	if (op != BPF_SOCK_OPS_RTO_CB) {
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTO_CB_FLAG);
+	if (op != BPF_SOCK_OPS_RTO_CB && op != BPF_SOCK_OPS_RETRANS_CB) {
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTO_CB_FLAG |
+					  BPF_SOCK_OPS_RETRANS_CB_FLAG);
 		return 1;
 	}
-	if (!sockops_ctx(skops, &key))
+	idp = sockops_ctx(skops, &key);
+	if (!idp)
+		return 1;
+	standby_switch(skops, *idp);
+	if (op == BPF_SOCK_OPS_RETRANS_CB)
 		return 1;
 	count(SHIM6_CNT_TCP_RTO);
 	sockops_bound(skops);

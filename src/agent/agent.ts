@@ -196,6 +196,7 @@ export class Agent {
         const s = this.#host.context({ ctLocal: ct });
         if (s) this.#apiBackend?.emit({ type, ctx: s, local: s.lpLocal, peer: s.lpPeer });
       },
+      stage: (ct, staged) => this.#stageStandby(ct, staged),
     });
     this.#raw = new n.Socket('raw6', L.NEXTHDR, (m) => this.#onShim6(m), { mark: L.MARK_MAGIC, rcvbuf: 1 << 21 });
     this.#restore();
@@ -397,7 +398,7 @@ export class Agent {
     this.#guard('event', () => {
       if (rec.length < 64) return;
       const ev = L.decodeShim6Event(rec);
-      const name = ev.type === L.EV_NO_CONTEXT ? 'no-context' : ev.type === L.EV_UNKNOWN_TAG ? 'unknown-tag' : ev.type === L.EV_BAD_LOCATOR ? 'bad-locator' : ev.type === L.EV_TCP_RTO ? 'tcp-rto' : `type-${ev.type}`;
+      const name = ev.type === L.EV_NO_CONTEXT ? 'no-context' : ev.type === L.EV_UNKNOWN_TAG ? 'unknown-tag' : ev.type === L.EV_BAD_LOCATOR ? 'bad-locator' : ev.type === L.EV_TCP_RTO ? 'tcp-rto' : ev.type === L.EV_STANDBY ? 'standby-switch' : `type-${ev.type}`;
       this.counters.events[name] = (this.counters.events[name] ?? 0) + 1;
       const now = monoMs();
       if (ev.type === L.EV_NO_CONTEXT) {
@@ -413,6 +414,20 @@ export class Agent {
         const s = this.#host.context({ ulidLocal: ev.src, ulidPeer: ev.dst });
         if (s?.ctLocal != null && s.state === ContextState.Established && this.#reap.feedback(now, s.ctLocal, 'tcp-rto')) {
           this.#ctxLog(s).debug({ event: 'tcp-rto', rtos: ev.ifindex }, 'TCP retransmission timeout: REAP feedback');
+        }
+      } else if (ev.type === L.EV_STANDBY) {
+        // shim6_sockops moved the context to its staged standby pair at a TCP
+        // retransmission. REAP follows (feedback: hot-standby switch to the
+        // same pair, then exploration on it); the maps are then rewritten from
+        // the core, so a pair REAP did not choose never stays.
+        const id = Number(ev.tag);
+        const ct = [...this.#ids].find(([, v]) => v === id)?.[0];
+        const s = ct === undefined ? undefined : this.#host.context({ ctLocal: ct });
+        if (ct !== undefined && s) {
+          this.log.info({ event: 'dataplane-standby', ct: tagText(ct), local: formatIpv6(ev.src), peer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'the data plane moved the context to its hot-standby pair');
+          this.#reap.dataplaneSwitched(now, ct, { local: ev.src, peer: ev.dst });
+          const after = this.#host.context({ ctLocal: ct });
+          if (after && held(after)) this.#sync(after);
         }
       } else if (ev.type === L.EV_UNKNOWN_TAG || ev.type === L.EV_BAD_LOCATOR) {
         this.#perform(this.#host.payloadWithUnknownTag(now, { src: ev.src, dst: ev.dst, tag: ev.tag & BigInt(L.CT_MASK) }));
@@ -610,12 +625,36 @@ export class Agent {
     }
   }
 
+  /**
+   * Stage (or withdraw) the hot-standby pair shim6_sockops may move the
+   * context to by itself at a TCP retransmission. Only a pair REAP verified
+   * is ever staged, with the time its verification lapses.
+   */
+  #stageStandby(ct: bigint, staged: { pair: { local: Uint8Array; peer: Uint8Array }; validUntil: number } | null): void {
+    const id = this.#ids.get(ct);
+    if (id === undefined) return;
+    try {
+      const ifindex = staged ? this.#maps.uplinkGet(staged.pair.local)?.ifindex ?? 0 : 0;
+      if (!staged || ifindex === 0) {
+        this.#maps.standbyDel(id);
+        return;
+      }
+      this.#maps.standbyPut(id, {
+        lpLocal: staged.pair.local, lpPeer: staged.pair.peer, ifindex, pad: 0,
+        validUntilNs: BigInt(Math.floor(staged.validUntil * 1e6)),
+      });
+    } catch (err) {
+      this.log.warn({ event: 'standby-stage-failed', ct: tagText(ct), err }, 'staging the hot-standby pair failed');
+    }
+  }
+
   #uninstall(ct: bigint): void {
     this.#reap?.remove(ct);
     this.#apiBackend?.forget(ct);
     const id = this.#ids.get(ct);
     if (id === undefined) return;
     this.#ids.delete(ct);
+    try { this.#maps.standbyDel(id); } catch { /* none */ }
     try {
       contextDel(this.#maps, this.#st, id, this.#hostOps);
     } catch (err) {

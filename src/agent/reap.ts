@@ -29,6 +29,12 @@ export interface ReapHooks {
   log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, msg: string): void;
   /** REAP found the path broken / working again (for API subscribers). */
   pathEvent?(ct: bigint, type: 'path-failed' | 'path-recovered'): void;
+  /**
+   * The hot-standby pair the data plane may switch to by itself (at a TCP
+   * retransmission) changed: stage it, valid until `validUntil` (ms, the
+   * data plane's clock), or withdraw it (null).
+   */
+  stage?(ct: bigint, staged: { pair: Pair; validUntil: number } | null): void;
 }
 
 export interface ReapView {
@@ -56,6 +62,8 @@ interface Entry {
   keepalivesSent: number;
   history: ReapView['history'];
   options: ReapOptions;
+  /** What is staged in the data plane (pair and validity), '' for nothing. */
+  staged: string;
 }
 
 const HISTORY = 16;
@@ -156,7 +164,7 @@ export class ReapDriver {
     });
     if (e) this.#sched.remove(ct);
     this.#sched.add(ct, ctx);
-    const entry: Entry = e ?? { ctx, ctPeer: s.ctPeer, lastSwitch: null, failures: 0, probesSent: 0, probesReceived: 0, keepalivesSent: 0, history: [], options };
+    const entry: Entry = e ?? { ctx, ctPeer: s.ctPeer, lastSwitch: null, failures: 0, probesSent: 0, probesReceived: 0, keepalivesSent: 0, history: [], options, staged: '' };
     entry.ctx = ctx;
     entry.ctPeer = s.ctPeer;
     this.#entries.set(ct, entry);
@@ -164,8 +172,25 @@ export class ReapDriver {
   }
 
   remove(ct: bigint): void {
+    const e = this.#entries.get(ct);
     this.#sched.remove(ct);
     this.#entries.delete(ct);
+    if (e?.staged) this.hooks.stage?.(ct, null);
+  }
+
+  /**
+   * The data plane moved the context to its staged standby pair by itself
+   * (a TCP socket of the context retransmitted). REAP takes it as negative
+   * feedback: from Operational it switches to the same pre-verified standby
+   * and explores on it (RFC 5534 §4.2 feedback, hot standby).
+   */
+  dataplaneSwitched(now: number, ct: bigint, pair: Pair): boolean {
+    const e = this.#entries.get(ct);
+    if (!e) return false;
+    e.staged = ''; // the data plane used it up
+    this.#note(e, now, 'dataplane-standby', `${formatIpv6(pair.local)} -> ${formatIpv6(pair.peer)}`);
+    this.#perform(ct, this.#sched.feedback(now, ct, 'tcp-rto'));
+    return true;
   }
 
   has(ct: bigint): boolean {
@@ -248,6 +273,21 @@ export class ReapDriver {
   #perform(ct: bigint, actions: readonly ReapAction[]): void {
     const e = this.#entries.get(ct);
     if (!e) return;
+    this.#act(ct, e, actions);
+    this.#stage(ct, e);
+  }
+
+  /** Keep the data plane's staged standby equal to what REAP would switch to. */
+  #stage(ct: bigint, e: Entry): void {
+    if (!this.hooks.stage) return;
+    const st = e.ctx.stagedStandby();
+    const key = st ? `${hex(st.pair.local)}/${hex(st.pair.peer)}/${st.validUntil}` : '';
+    if (key === e.staged) return;
+    e.staged = key;
+    this.hooks.stage(ct, st);
+  }
+
+  #act(ct: bigint, e: Entry, actions: readonly ReapAction[]): void {
     for (const a of actions) {
       switch (a.type) {
         case 'send-probe':

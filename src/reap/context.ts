@@ -236,6 +236,22 @@ export class ReapContext {
     return d;
   }
 
+  /**
+   * The hot-standby pair a failure would move payload to at once, and until
+   * when (same clock as `now`) it counts as verified: what the agent stages
+   * in the data plane so that a TCP retransmission can switch to it without
+   * waiting for the agent. Null unless hot standby is on, the context is
+   * Operational and the standby answered its verification recently.
+   */
+  stagedStandby(): { pair: Pair; validUntil: number } | null {
+    if (!this.#o.hotStandby || this.#state !== 'Operational') return null;
+    const s = this.#freshStandby();
+    if (!s) return null;
+    const m = this.#monitors.get(pairKey(s));
+    if (!m || m.lastOk === null) return null;
+    return { pair: s, validUntil: m.lastOk + this.#freshFor() };
+  }
+
   snapshot(): ReapSnapshot {
     return {
       state: this.#state,
@@ -434,6 +450,11 @@ export class ReapContext {
   #advertised(): KeepaliveTimeoutOption {
     // Whole seconds, rounded down: the peer then keeps alive a little early, never late.
     return { kind: 'KeepaliveTimeout', timeout: Math.max(1, Math.floor(this.#o.sendTimeout / 1000)) };
+  }
+
+  /** How long after its last answer a standby still counts as verified. */
+  #freshFor(): number {
+    return 2 * this.#verifyInterval() + this.#o.verifyTimeout;
   }
 
   #verifyInterval(): number {
@@ -832,7 +853,7 @@ export class ReapContext {
     if (!s) return null;
     const m = this.#monitors.get(pairKey(s));
     if (!m || m.lastOk === null || m.streakStart === null) return null;
-    if (this.#now - m.lastOk > 2 * this.#verifyInterval() + this.#o.verifyTimeout) return null;
+    if (this.#now - m.lastOk > this.#freshFor()) return null;
     return this.#isCandidate(s) ? s : null;
   }
 
