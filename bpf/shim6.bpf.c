@@ -553,9 +553,10 @@ int shim6_empty(struct __sk_buff *skb)
  *   passive). Whether its ULID
  *   pair has a context is decided when an RTO fires: the context may be
  *   younger than the connection (deferred setup, RFC 5533 7.7).
- * - An RTO on a socket whose (local, remote, fii) has a context in shim6_ulid
- *   (never a SHIM_DONTSHIM socket) is negative feedback for REAP (RFC 5534
- *   4.2): one SHIM6_EV_TCP_RTO event per ULID pair per SHIM6_TCP_RTO_HOLD_NS.
+ * - An RTO or a retransmission (tail-loss probe, fast retransmit) on a socket
+ *   whose (local, remote, fii) has a context in shim6_ulid (never a
+ *   SHIM_DONTSHIM socket) is negative feedback for REAP (RFC 5534 4.2): one
+ *   SHIM6_EV_TCP_RTO event per ULID pair per SHIM6_TCP_RTO_HOLD_NS.
  * - Hot standby: at an RTO or a retransmission of such a socket, a context
  *   with a staged standby pair moves to it at once (standby_switch), and the
  *   agent hears of it (SHIM6_EV_STANDBY).
@@ -638,7 +639,8 @@ static __always_inline void sockops_bound(struct bpf_sock_ops *skops)
 		count(want == bound ? SHIM6_CNT_TCP_BOUND : SHIM6_CNT_TCP_UNBOUND);
 }
 
-static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim6_ulid_key *key)
+static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim6_ulid_key *key,
+					 __u32 rtos)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 *last = bpf_map_lookup_elem(&shim6_tcp_seen, key);
@@ -648,7 +650,7 @@ static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim
 		return;
 	bpf_map_update_elem(&shim6_tcp_seen, key, &now, BPF_ANY);
 	ev.type = SHIM6_EV_TCP_RTO;
-	ev.ifindex = skops->args[0] + 1; /* args[0]: icsk_retransmits before this RTO */
+	ev.ifindex = rtos;
 	ev.ts_ns = now;
 	ev.tag = (__u64)skops->snd_una << 32 | (__u64)(skops->local_port & 0xffff) << 16 |
 		 (bpf_ntohl(skops->remote_port) & 0xffff);
@@ -718,10 +720,15 @@ int shim6_sockops(struct bpf_sock_ops *skops)
 	if (!idp)
 		return 1;
 	standby_switch(skops, *idp);
-	if (op == BPF_SOCK_OPS_RETRANS_CB)
+	if (op == BPF_SOCK_OPS_RETRANS_CB) {
+		/* A tail-loss probe or fast retransmission: the first sign of a
+		 * broken path, long before the RTO (which new data keeps pushing
+		 * back). Feedback too, rtos = 0. */
+		emit_tcp_rto(skops, &key, 0);
 		return 1;
+	}
 	count(SHIM6_CNT_TCP_RTO);
 	sockops_bound(skops);
-	emit_tcp_rto(skops, &key);
+	emit_tcp_rto(skops, &key, skops->args[0] + 1); /* args[0]: icsk_retransmits before this RTO */
 	return 1;
 }

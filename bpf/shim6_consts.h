@@ -53,9 +53,11 @@
 #define SHIM6_EV_NO_CONTEXT   1 /* first packet of a ULID pair with no context */
 #define SHIM6_EV_UNKNOWN_TAG  2 /* payload header with an unknown context tag */
 #define SHIM6_EV_BAD_LOCATOR  3 /* payload header from a locator not in Ls(peer) */
-#define SHIM6_EV_TCP_RTO      4 /* retransmission timeout of a TCP socket on a ULID pair with a
-                                 * context (sock_ops): negative feedback for REAP (RFC 5534 4.2).
-                                 * ifindex: consecutive RTOs of the socket (1 = first);
+#define SHIM6_EV_TCP_RTO      4 /* retransmission timeout or retransmission of a TCP socket on a
+                                 * ULID pair with a context (sock_ops): negative feedback for
+                                 * REAP (RFC 5534 4.2).
+                                 * ifindex: consecutive RTOs of the socket (1 = first), 0 for a
+                                 * retransmission without an RTO (tail-loss probe, fast retransmit);
                                  * tag: snd_una << 32 | local port << 16 | remote port;
                                  * src/dst: local/remote ULID; cookie: socket cookie. */
 #define SHIM6_EV_STANDBY      5 /* shim6_sockops moved a context to its staged hot-standby pair
