@@ -113,6 +113,8 @@ export class Agent {
   #gateways = '';
   #store!: StateStore;
   #reap!: ReapDriver;
+  /** The previous batched read of the stats map (see #sampleChanged). */
+  #statsPrev: { lo: number; raw: Buffer } | null = null;
   /** What the state files hold, by CT(local) hex. */
   readonly #persisted = new Map<string, StateEntry>();
   readonly #addrs = new AddressTable();
@@ -191,6 +193,7 @@ export class Agent {
         else this.log.warn({ event: 'switch-refused', ct: tagText(ct), reason: r.reason, why: reason }, 'the core refused REAP\'s pair');
       },
       sample: (ct) => this.#sample(ct),
+      changed: () => this.#sampleChanged(),
       log: (level, fields, msg) => this.log[level](fields, msg),
       pathEvent: (ct, type) => {
         const s = this.#host.context({ ctLocal: ct });
@@ -673,13 +676,56 @@ export class Agent {
     return out;
   }
 
+  /**
+   * Contexts whose data-plane counters changed since the previous round,
+   * with fresh samples: one batched read of the stats map over the agent's
+   * id range, compared byte for byte with the previous read, so idle
+   * contexts cost no decoding and no REAP work.
+   */
+  *#sampleChanged(): Generator<[bigint, { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number }]> {
+    if (this.#ids.size === 0) return;
+    let lo = Infinity, hi = -Infinity;
+    for (const id of this.#ids.values()) {
+      if (id < lo) lo = id;
+      if (id > hi) hi = id;
+    }
+    const stride = this.#maps.statsStride;
+    const raw = this.#maps.statsRaw(lo, hi - lo + 1);
+    const prev = this.#statsPrev;
+    this.#statsPrev = { lo, raw };
+    // Nothing moved anywhere (every context idle): one comparison.
+    if (prev && prev.lo === lo && prev.raw.equals(raw)) return;
+    for (const [ct, id] of this.#ids) {
+      const off = (id - lo) * stride;
+      if (off + stride > raw.length) continue;
+      if (prev) {
+        const poff = (id - prev.lo) * stride;
+        if (poff >= 0 && poff + stride <= prev.raw.length && raw.compare(prev.raw, poff, poff + stride, off, off + stride) === 0) continue;
+      }
+      const st = this.#maps.sumStats(raw, off);
+      const out: { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } = { txPackets: st.txPackets, rxPackets: st.rxPackets };
+      if (st.lastTxNs > 0n) out.lastTx = Number(st.lastTxNs) / 1e6;
+      if (st.lastRxNs > 0n) out.lastRx = Number(st.lastRxNs) / 1e6;
+      yield [ct, out];
+    }
+  }
+
   #sweepIdle(): void {
     this.#guard('idle', () => {
       const nowMs = monoMs();
+      // One batched read of the stats for all contexts (see #sampleChanged).
+      let lo = Infinity, hi = -Infinity;
+      for (const id of this.#ids.values()) {
+        if (id < lo) lo = id;
+        if (id > hi) hi = id;
+      }
+      const raw = this.#ids.size > 0 ? this.#maps.statsRaw(lo, hi - lo + 1) : Buffer.alloc(0);
+      const stride = this.#maps.statsStride;
       this.#perform(this.#host.teardownIdle(nowMs, (s) => {
         const id = s.ctLocal === null ? undefined : this.#ids.get(s.ctLocal);
         if (id === undefined) return undefined;
-        const st = this.#maps.stats(id);
+        const off = (id - lo) * stride;
+        const st = off >= 0 && off + stride <= raw.length ? this.#maps.sumStats(raw, off) : this.#maps.stats(id);
         const last = st.lastTxNs > st.lastRxNs ? st.lastTxNs : st.lastRxNs;
         return last > 0n ? Number(last) / 1e6 : undefined;
       }));
@@ -849,6 +895,7 @@ export class Agent {
       locators: this.#locals.locators.map((l) => ({ addr: formatIpv6(l.addr), method: l.method, priority: l.priority ?? 0 })),
       contexts: this.#host.contexts().reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.state]: (acc[s.state] ?? 0) + 1 }), {}),
       counters: this.counters,
+      reap: this.#reap.load(),
     };
   }
 

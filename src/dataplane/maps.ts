@@ -168,11 +168,29 @@ export class DataplaneMaps {
   /** Per-context counters summed over CPUs; stamps are the latest of any CPU. */
   stats(id: number): CtxStats {
     const v = native().mapLookup(this.fds.shim6_stats, u32(id));
+    return v ? this.sumStats(v, 0) : { txPackets: 0n, txBytes: 0n, rxPackets: 0n, rxBytes: 0n, lastTxNs: 0n, lastRxNs: 0n };
+  }
+
+  /** Bytes of one context's entry in statsRaw (all CPUs). */
+  get statsStride(): number {
+    return Math.ceil(L.Shim6CtxStatsLayout.size / 8) * 8 * this.ncpu;
+  }
+
+  /**
+   * The raw stats of contexts start .. start + count - 1, statsStride bytes
+   * each, in a few syscalls (BPF_MAP_LOOKUP_BATCH): what REAP samples every
+   * round for every context. sumStats decodes one entry.
+   */
+  statsRaw(start: number, count: number): Buffer {
+    return native().mapLookupBatch(this.fds.shim6_stats, start, count);
+  }
+
+  /** One context's stats from a statsRaw buffer (or a mapLookup value) at off. */
+  sumStats(v: Buffer, off: number): CtxStats {
     const s: CtxStats = { txPackets: 0n, txBytes: 0n, rxPackets: 0n, rxBytes: 0n, lastTxNs: 0n, lastRxNs: 0n };
-    if (!v) return s;
     const stride = Math.ceil(L.Shim6CtxStatsLayout.size / 8) * 8;
     for (let c = 0; c < this.ncpu; c++) {
-      const d = L.decodeShim6CtxStats(v, c * stride);
+      const d = L.decodeShim6CtxStats(v, off + c * stride);
       s.txPackets += d.txPackets; s.txBytes += d.txBytes;
       s.rxPackets += d.rxPackets; s.rxBytes += d.rxBytes;
       if (d.lastTxNs > s.lastTxNs) s.lastTxNs = d.lastTxNs;
