@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateHbaSet } from '../src/hba/index.js';
-import { ShimHost, type ContextAction, type LocalLocator, type LocalLocatorSet, type SendAction } from '../src/context/index.js';
+import { ShimHost, locatorSetFromHbaSet, type ContextAction, type LocalLocator, type LocalLocatorSet, type SendAction } from '../src/context/index.js';
 import { parseIpv6 } from '../src/wire/addr.js';
 import { loadOrGenerateHbaSet } from '../src/agent/hba-store.js';
 import { parsePrefix } from '../src/agent/config.js';
