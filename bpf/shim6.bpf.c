@@ -697,13 +697,18 @@ int shim6_floor_strip(struct __sk_buff *skb)
  * processes live below that cgroup: it acts only on the sockets of the
  * namespace that loaded it (cfg_netns_cookie).
  *
- * - Every IPv6 TCP socket of the namespace asks for BPF_SOCK_OPS_RTO_CB at
- *   active open and at establishment (active and passive). Whether its ULID
+ * - Every IPv6 TCP socket of the namespace asks for BPF_SOCK_OPS_RTO_CB and
+ *   BPF_SOCK_OPS_RETRANS_CB at active open and at establishment (active and
+ *   passive). Whether its ULID
  *   pair has a context is decided when an RTO fires: the context may be
  *   younger than the connection (deferred setup, RFC 5533 7.7).
- * - An RTO on a socket whose (local, remote, fii) has a context (find_tx)
- *   (never a SHIM_DONTSHIM socket) is negative feedback for REAP (RFC 5534
- *   4.2): one SHIM6_EV_TCP_RTO event per ULID pair per SHIM6_TCP_RTO_HOLD_NS.
+ * - An RTO or a retransmission (tail-loss probe, fast retransmit) on a socket
+ *   whose (local, remote, fii) has a context (find_tx) (never a
+ *   SHIM_DONTSHIM socket) is negative feedback for REAP (RFC 5534 4.2): one
+ *   SHIM6_EV_TCP_RTO event per ULID pair per SHIM6_TCP_RTO_HOLD_NS.
+ * - Hot standby: at an RTO or a retransmission of such a socket, a context
+ *   with a staged standby pair moves to it at once (standby_switch), and the
+ *   agent hears of it (SHIM6_EV_STANDBY).
  * - Recovery: for the first cfg_tcp_rto_bounded consecutive RTOs of an
  *   outage the socket's TCP_RTO_MAX_MS is cfg_tcp_rto_max_ms, so once the
  *   shim has moved the context to a working locator pair TCP retransmits
@@ -783,7 +788,8 @@ static __always_inline void sockops_bound(struct bpf_sock_ops *skops)
 		count(want == bound ? SHIM6_CNT_TCP_BOUND : SHIM6_CNT_TCP_UNBOUND);
 }
 
-static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim6_ulid_key *key)
+static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim6_ulid_key *key,
+					 __u32 rtos)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 *last = bpf_map_lookup_elem(&shim6_tcp_seen, key);
@@ -793,7 +799,7 @@ static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim
 		return;
 	bpf_map_update_elem(&shim6_tcp_seen, key, &now, BPF_ANY);
 	ev.type = SHIM6_EV_TCP_RTO;
-	ev.ifindex = skops->args[0] + 1; /* args[0]: icsk_retransmits before this RTO */
+	ev.ifindex = rtos;
 	ev.ts_ns = now;
 	ev.tag = (__u64)skops->snd_una << 32 | (__u64)(skops->local_port & 0xffff) << 16 |
 		 (bpf_ntohl(skops->remote_port) & 0xffff);
@@ -803,26 +809,81 @@ static __always_inline void emit_tcp_rto(struct bpf_sock_ops *skops, struct shim
 	bpf_ringbuf_output(&shim6_events, &ev, sizeof(ev), 0);
 }
 
+/* Hot standby (struct shim6_standby): move the context to its staged pair,
+ * once, so that the retransmission the kernel is about to send (RTO) or
+ * the next one (after a tail-loss probe or fast retransmit, which the
+ * kernel reports after sending) leaves on a pair REAP verified in advance.
+ * The context entry is replaced whole (a hash-map update is atomic for
+ * readers: the egress program sees the old pair or the new one). */
+static __always_inline void standby_switch(struct bpf_sock_ops *skops, struct shim6_tx *t)
+{
+	__u32 id = t->id;
+	struct shim6_standby *sb = bpf_map_lookup_elem(&shim6_standby, &id);
+	struct shim6_event ev = {};
+	struct shim6_ctx *cur, next;
+
+	if (!sb || bpf_ktime_get_ns() > sb->valid_until_ns)
+		return;
+	__builtin_memcpy(ev.src, sb->lp_local, 16);
+	__builtin_memcpy(ev.dst, sb->lp_peer, 16);
+	ev.ifindex = sb->ifindex;
+	/* Whoever deletes the entry switches: one switch per staged pair even
+	 * when sockets of the context retransmit on several CPUs at once. */
+	if (bpf_map_delete_elem(&shim6_standby, &id) != 0)
+		return;
+	/* The egress record first (what packets read; written in place like
+	 * user space does), then user space's copy of the context. */
+	__builtin_memcpy(t->lp_local, ev.src, 16);
+	__builtin_memcpy(t->lp_peer, ev.dst, 16);
+	t->ifindex = ev.ifindex;
+	cur = bpf_map_lookup_elem(&shim6_ctx, &id);
+	if (cur) {
+		__builtin_memcpy(&next, cur, sizeof(next));
+		__builtin_memcpy(next.lp_local, ev.src, 16);
+		__builtin_memcpy(next.lp_peer, ev.dst, 16);
+		next.ifindex = ev.ifindex;
+		bpf_map_update_elem(&shim6_ctx, &id, &next, BPF_EXIST);
+	}
+	count(SHIM6_CNT_STANDBY_SWITCH);
+	ev.type = SHIM6_EV_STANDBY;
+	ev.ts_ns = bpf_ktime_get_ns();
+	ev.tag = id;
+	ev.cookie = bpf_get_socket_cookie(skops);
+	bpf_ringbuf_output(&shim6_events, &ev, sizeof(ev), 0);
+}
+
 SEC("sockops")
 int shim6_sockops(struct bpf_sock_ops *skops)
 {
 	struct shim6_ulid_key key __attribute__((aligned(8)));
 	__u32 op = skops->op;
+	struct shim6_tx *t;
 
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
-	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_RTO_CB)
+	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_RTO_CB &&
+	    op != BPF_SOCK_OPS_RETRANS_CB)
 		return 1;
 	if (skops->family != AF_INET6 || bpf_get_netns_cookie(skops) != cfg_netns_cookie)
 		return 1;
 
-	if (op != BPF_SOCK_OPS_RTO_CB) {
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTO_CB_FLAG);
+	if (op != BPF_SOCK_OPS_RTO_CB && op != BPF_SOCK_OPS_RETRANS_CB) {
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTO_CB_FLAG |
+					  BPF_SOCK_OPS_RETRANS_CB_FLAG);
 		return 1;
 	}
-	if (!sockops_ctx(skops, &key))
+	t = sockops_ctx(skops, &key);
+	if (!t)
 		return 1;
+	standby_switch(skops, t);
+	if (op == BPF_SOCK_OPS_RETRANS_CB) {
+		/* A tail-loss probe or fast retransmission: the first sign of a
+		 * broken path, long before the RTO (which new data keeps pushing
+		 * back). Feedback too, rtos = 0. */
+		emit_tcp_rto(skops, &key, 0);
+		return 1;
+	}
 	count(SHIM6_CNT_TCP_RTO);
 	sockops_bound(skops);
-	emit_tcp_rto(skops, &key);
+	emit_tcp_rto(skops, &key, skops->args[0] + 1); /* args[0]: icsk_retransmits before this RTO */
 	return 1;
 }

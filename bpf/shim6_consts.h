@@ -85,11 +85,17 @@
 #define SHIM6_EV_NO_CONTEXT   1 /* first packet of a ULID pair with no context */
 #define SHIM6_EV_UNKNOWN_TAG  2 /* payload header with an unknown context tag */
 #define SHIM6_EV_BAD_LOCATOR  3 /* payload header from a locator not in Ls(peer) */
-#define SHIM6_EV_TCP_RTO      4 /* retransmission timeout of a TCP socket on a ULID pair with a
-                                 * context (sock_ops): negative feedback for REAP (RFC 5534 4.2).
-                                 * ifindex: consecutive RTOs of the socket (1 = first);
+#define SHIM6_EV_TCP_RTO      4 /* retransmission timeout or retransmission of a TCP socket on a
+                                 * ULID pair with a context (sock_ops): negative feedback for
+                                 * REAP (RFC 5534 4.2).
+                                 * ifindex: consecutive RTOs of the socket (1 = first), 0 for a
+                                 * retransmission without an RTO (tail-loss probe, fast retransmit);
                                  * tag: snd_una << 32 | local port << 16 | remote port;
                                  * src/dst: local/remote ULID; cookie: socket cookie. */
+#define SHIM6_EV_STANDBY      5 /* shim6_sockops moved a context to its staged hot-standby pair
+                                 * (shim6_standby) at a retransmission of one of its TCP sockets.
+                                 * ifindex: the new uplink; tag: context id; src/dst: the new
+                                 * pair (local, peer locator); cookie: socket cookie. */
 
 /* Drop / exception reasons: stable numbers, retired ones stay reserved.
  * Counted per CPU in shim6_drops (index = reason). */
@@ -117,6 +123,7 @@
 #define SHIM6_CNT_TCP_BOUND_ERR    4 /* bpf_{get,set}sockopt(TCP_RTO_MAX_MS) refused */
 #define SHIM6_CNT_TCP_RTO          5 /* RTOs of TCP sockets on ULID pairs with a context */
 #define SHIM6_CNT_TCP_UNBOUND      6 /* bounds lifted after SHIM6_TCP_RTO_BOUNDED RTOs */
+#define SHIM6_CNT_STANDBY_SWITCH   7 /* contexts moved to their staged standby pair by shim6_sockops */
 #define SHIM6_CNT_MAX              8
 
 /* GSO strategy, load-time setting (see README "GSO"). */

@@ -145,4 +145,14 @@ struct {
 	__type(value, __u64);
 } shim6_tcp_seen SEC(".maps");
 
+/* Staged hot-standby pairs, by context id (struct shim6_standby). Written
+ * by the agent, used and deleted by shim6_sockops. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct shim6_standby);
+} shim6_standby SEC(".maps");
+
 #endif

@@ -119,6 +119,21 @@ struct shim6_rx {
 };
 _Static_assert(sizeof(struct shim6_rx) == 256, "shim6_rx size");
 
+/* A hot-standby pair staged by the agent for a context (key: context id):
+ * REAP verified it (answered verification probes) and it stays usable until
+ * valid_until_ns (bpf_ktime_get_ns clock). shim6_sockops moves the context
+ * to it at the first retransmission of one of its TCP sockets, once: the
+ * entry is deleted when used, and the agent stages the next one only after
+ * REAP has verified it. */
+struct shim6_standby {
+	__u8  lp_local[16];
+	__u8  lp_peer[16];
+	__u32 ifindex;        /* uplink that carries lp_local */
+	__u32 pad;
+	__u64 valid_until_ns;
+};
+_Static_assert(sizeof(struct shim6_standby) == 48, "shim6_standby size");
+
 /* Per-socket policy (RFC 6316 options), socket-local storage. */
 struct shim6_sock_policy {
 	__u32 flags;          /* SHIM6_SOCK_F_* */

@@ -114,6 +114,8 @@ export class Agent {
   #gateways = '';
   #store!: StateStore;
   #reap!: ReapDriver;
+  /** The previous batched read of the stats map (see #sampleChanged). */
+  #statsPrev = new Map<number, string>(); // id → its counters at the last sampling round
   /** What the state files hold, by CT(local) hex. */
   readonly #persisted = new Map<string, StateEntry>();
   readonly #addrs = new AddressTable();
@@ -196,6 +198,7 @@ export class Agent {
         else this.log.warn({ event: 'switch-refused', ct: tagText(ct), reason: r.reason, why: reason }, 'the core refused REAP\'s pair');
       },
       sample: (ct) => this.#sample(ct),
+      changed: () => this.#sampleChanged(),
       log: (level, fields, msg) => this.log[level](fields, msg),
       failover: (_ct, f) => {
         this.histograms.observe('reapFailover', f.detectToSwitchMs / 1000);
@@ -206,6 +209,7 @@ export class Agent {
         const s = this.#host.context({ ctLocal: ct });
         if (s) this.#apiBackend?.emit({ type, ctx: s, local: s.lpLocal, peer: s.lpPeer });
       },
+      stage: (ct, staged) => this.#stageStandby(ct, staged),
     });
     this.#raw = new n.Socket('raw6', L.NEXTHDR, (m) => this.#onShim6(m), { mark: L.MARK_MAGIC, rcvbuf: 1 << 21 });
     this.#restore();
@@ -436,7 +440,7 @@ export class Agent {
     this.#guard('event', () => {
       if (rec.length < 64) return;
       const ev = L.decodeShim6Event(rec);
-      const name = ev.type === L.EV_NO_CONTEXT ? 'no-context' : ev.type === L.EV_UNKNOWN_TAG ? 'unknown-tag' : ev.type === L.EV_BAD_LOCATOR ? 'bad-locator' : ev.type === L.EV_TCP_RTO ? 'tcp-rto' : `type-${ev.type}`;
+      const name = ev.type === L.EV_NO_CONTEXT ? 'no-context' : ev.type === L.EV_UNKNOWN_TAG ? 'unknown-tag' : ev.type === L.EV_BAD_LOCATOR ? 'bad-locator' : ev.type === L.EV_TCP_RTO ? 'tcp-rto' : ev.type === L.EV_STANDBY ? 'standby-switch' : `type-${ev.type}`;
       this.counters.events[name] = (this.counters.events[name] ?? 0) + 1;
       const now = monoMs();
       if (ev.type === L.EV_NO_CONTEXT) {
@@ -452,6 +456,20 @@ export class Agent {
         const s = this.#host.context({ ulidLocal: ev.src, ulidPeer: ev.dst });
         if (s?.ctLocal != null && s.state === ContextState.Established && this.#reap.feedback(now, s.ctLocal, 'tcp-rto')) {
           this.#ctxLog(s).debug({ event: 'tcp-rto', rtos: ev.ifindex }, 'TCP retransmission timeout: REAP feedback');
+        }
+      } else if (ev.type === L.EV_STANDBY) {
+        // shim6_sockops moved the context to its staged standby pair at a TCP
+        // retransmission. REAP follows (feedback: hot-standby switch to the
+        // same pair, then exploration on it); the maps are then rewritten from
+        // the core, so a pair REAP did not choose never stays.
+        const id = Number(ev.tag);
+        const ct = [...this.#ids].find(([, v]) => v === id)?.[0];
+        const s = ct === undefined ? undefined : this.#host.context({ ctLocal: ct });
+        if (ct !== undefined && s) {
+          this.log.info({ event: 'dataplane-standby', ct: tagText(ct), local: formatIpv6(ev.src), peer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'the data plane moved the context to its hot-standby pair');
+          this.#reap.dataplaneSwitched(now, ct, { local: ev.src, peer: ev.dst });
+          const after = this.#host.context({ ctLocal: ct });
+          if (after && held(after)) this.#sync(after);
         }
       } else if (ev.type === L.EV_UNKNOWN_TAG || ev.type === L.EV_BAD_LOCATOR) {
         this.#perform(this.#host.payloadWithUnknownTag(now, { src: ev.src, dst: ev.dst, tag: ev.tag & BigInt(L.CT_MASK) }));
@@ -551,16 +569,21 @@ export class Agent {
     this.log.info({
       event: 'addresses', added: diff.added.map((a) => a.address), removed: diff.removed.map((a) => a.address), changed: diff.changed.map((a) => a.address),
     }, 'local addresses changed');
+    // Contexts first: a locator that went away (link down) moves its contexts
+    // to another pair now. The uplink tables are rebuilt after, with `ip`
+    // processes that take tens of milliseconds each; the pairs contexts move
+    // to are on uplinks whose entries are already in the map.
+    if (key !== this.#localsKey) {
+      this.#locals = set;
+      this.#localsKey = key;
+      this.#perform(this.#host.localLocatorsChanged(monoMs(), set));
+      this.#schedule();
+    }
     // Uplink tables and the locator → uplink map follow the addresses.
     try {
       refreshUplinks(this.#maps, this.#st.uplinks);
     } catch (err) {
       this.log.error({ event: 'uplinks-refresh-failed', err }, 'refreshing uplink tables failed');
-    }
-    if (key !== this.#localsKey) {
-      this.#locals = set;
-      this.#localsKey = key;
-      this.#perform(this.#host.localLocatorsChanged(monoMs(), set));
     }
     // Uplink ifindexes may have moved under unchanged pairs.
     for (const s of this.#host.contexts()) if (held(s)) this.#sync(s);
@@ -673,12 +696,36 @@ export class Agent {
     }
   }
 
+  /**
+   * Stage (or withdraw) the hot-standby pair shim6_sockops may move the
+   * context to by itself at a TCP retransmission. Only a pair REAP verified
+   * is ever staged, with the time its verification lapses.
+   */
+  #stageStandby(ct: bigint, staged: { pair: { local: Uint8Array; peer: Uint8Array }; validUntil: number } | null): void {
+    const id = this.#ids.get(ct);
+    if (id === undefined) return;
+    try {
+      const ifindex = staged ? this.#maps.uplinkGet(staged.pair.local)?.ifindex ?? 0 : 0;
+      if (!staged || ifindex === 0) {
+        this.#maps.standbyDel(id);
+        return;
+      }
+      this.#maps.standbyPut(id, {
+        lpLocal: staged.pair.local, lpPeer: staged.pair.peer, ifindex, pad: 0,
+        validUntilNs: BigInt(Math.floor(staged.validUntil * 1e6)),
+      });
+    } catch (err) {
+      this.log.warn({ event: 'standby-stage-failed', ct: tagText(ct), err }, 'staging the hot-standby pair failed');
+    }
+  }
+
   #uninstall(ct: bigint): void {
     this.#reap?.remove(ct);
     this.#apiBackend?.forget(ct);
     const id = this.#ids.get(ct);
     if (id === undefined) return;
     this.#unbind(ct);
+    try { this.#maps.standbyDel(id); } catch { /* none */ }
     try {
       contextDel(this.#maps, this.#st, id, this.#hostOps);
     } catch (err) {
@@ -695,6 +742,29 @@ export class Agent {
     if (st.lastTxNs > 0n) out.lastTx = Number(st.lastTxNs) / 1e6;
     if (st.lastRxNs > 0n) out.lastRx = Number(st.lastRxNs) / 1e6;
     return out;
+  }
+
+  /**
+   * Contexts whose data-plane counters changed since the previous round,
+   * with fresh samples; idle contexts cost their reads but no decoding into
+   * REAP. (ABI 2 keeps the counters in the fast-path records — shim6_tx at
+   * the pair's slot, shim6_rx by id — so this reads each context's two
+   * records rather than one batched range of a stats map.)
+   */
+  *#sampleChanged(): Generator<[bigint, { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number }]> {
+    const prev = this.#statsPrev;
+    const next = new Map<number, string>();
+    this.#statsPrev = next;
+    for (const [ct, id] of this.#ids) {
+      const st = this.#maps.stats(id);
+      const sig = `${st.txPackets}/${st.rxPackets}/${st.lastTxNs}/${st.lastRxNs}`;
+      next.set(id, sig);
+      if (prev.get(id) === sig) continue;
+      const out: { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } = { txPackets: st.txPackets, rxPackets: st.rxPackets };
+      if (st.lastTxNs > 0n) out.lastTx = Number(st.lastTxNs) / 1e6;
+      if (st.lastRxNs > 0n) out.lastRx = Number(st.lastRxNs) / 1e6;
+      yield [ct, out];
+    }
   }
 
   #sweepIdle(): void {
@@ -874,6 +944,7 @@ export class Agent {
       locators: this.#locals.locators.map((l) => ({ addr: formatIpv6(l.addr), method: l.method, priority: l.priority ?? 0 })),
       contexts: this.#host.contexts().reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.state]: (acc[s.state] ?? 0) + 1 }), {}),
       counters: this.counters,
+      reap: this.#reap.load(),
     };
   }
 

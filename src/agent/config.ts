@@ -138,7 +138,7 @@ function timers(v: unknown): TimerConfig {
   return out as unknown as TimerConfig;
 }
 
-const REAP_KEYS = ['sendTimeoutMs', 'hotStandby', 'failback', 'failbackHoldMs', 'sampleMs'] as const;
+const REAP_KEYS = ['sendTimeoutMs', 'hotStandby', 'failback', 'failbackHoldMs', 'sampleMs', 'idleSampleMs'] as const;
 
 function reap(file: unknown, flags: unknown): ReapConfig {
   const merged: Record<string, unknown> = {};
@@ -167,6 +167,8 @@ function reap(file: unknown, flags: unknown): ReapConfig {
   if (fb !== undefined) out.failback = fb;
   const fh = ms('failbackHoldMs', 0, 3_600_000);
   if (fh !== undefined) out.failbackHoldMs = fh;
+  const is = ms('idleSampleMs', 10, 60_000);
+  if (is !== undefined) out.idleSampleMs = is;
   return Object.freeze(out);
 }
 

@@ -18,7 +18,17 @@ export interface ReapConfig {
   readonly failbackHoldMs?: number;
   /** How often active contexts' counters are read (ms). */
   readonly sampleMs: number;
+  /**
+   * How often every context's counters are read, idle ones included (ms,
+   * default 2000): what notices an idle context becoming active. Timers
+   * started by what it finds run from the data plane's stamps, so a late
+   * sample delays nothing but the start of verification probes.
+   */
+  readonly idleSampleMs?: number;
 }
+
+/** Default ReapConfig.idleSampleMs. */
+export const IDLE_SAMPLE_MS = 2000;
 
 export interface ReapHooks {
   send(src: Uint8Array, dst: Uint8Array, bytes: Uint8Array, kind: 'Probe' | 'Keepalive', ct: bigint): void;
@@ -28,9 +38,21 @@ export interface ReapHooks {
   sample(ct: bigint): TrafficSample | null;
   /** A failover completed: detection to switch, the pause since the last payload received (when known), probes sent. */
   failover?(ct: bigint, f: { detectToSwitchMs: number; outageMs: number | null; probes: number; reason: string }): void;
+  /**
+   * Every context whose counters changed since the last call, with its
+   * fresh counters (one batched read of the data plane for all of them).
+   * Without it, each sampling round reads every context with `sample`.
+   */
+  changed?(): Iterable<[bigint, TrafficSample]>;
   log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, msg: string): void;
   /** REAP found the path broken / working again (for API subscribers). */
   pathEvent?(ct: bigint, type: 'path-failed' | 'path-recovered'): void;
+  /**
+   * The hot-standby pair the data plane may switch to by itself (at a TCP
+   * retransmission) changed: stage it, valid until `validUntil` (ms, the
+   * data plane's clock), or withdraw it (null).
+   */
+  stage?(ct: bigint, staged: { pair: Pair; validUntil: number } | null): void;
 }
 
 export interface ReapView {
@@ -60,6 +82,8 @@ interface Entry {
   keepalivesSent: number;
   history: ReapView['history'];
   options: ReapOptions;
+  /** What is staged in the data plane (pair and validity), '' for nothing. */
+  staged: string;
 }
 
 const HISTORY = 16;
@@ -80,6 +104,9 @@ export class ReapDriver {
   readonly #sched = new ReapScheduler<bigint>();
   readonly #entries = new Map<bigint, Entry>();
   #lastSample = -Infinity;
+  #lastFull = -Infinity;
+  /** Contexts sampled every sampleMs: REAP has a deadline for them, or their counters moved lately (value: when). */
+  readonly #hot = new Map<bigint, number>();
   /** Totals over every context ever run (for metrics). */
   readonly totals = { failures: 0, switches: {} as Record<string, number>, probesSent: 0, probesReceived: 0, keepalivesSent: 0 };
 
@@ -89,10 +116,21 @@ export class ReapDriver {
     return this.#entries.size;
   }
 
+  /** Contexts, those sampled at the fast rate, and those with a REAP deadline. */
+  load(): { contexts: number; hot: number; scheduled: number } {
+    return { contexts: this.#entries.size, hot: this.#hot.size, scheduled: this.#sched.scheduled };
+  }
+
   /** Earliest REAP deadline, or the next sampling round when contexts exist. */
   nextDeadline(): number {
     const d = this.#sched.nextDeadline();
-    return this.#entries.size > 0 ? Math.min(d, this.#lastSample + this.cfg.sampleMs) : d;
+    if (this.#entries.size === 0) return d;
+    const full = this.#lastFull + this.#idleSampleMs();
+    return Math.min(d, full, this.#hot.size > 0 ? this.#lastSample + this.cfg.sampleMs : Infinity);
+  }
+
+  #idleSampleMs(): number {
+    return Math.max(this.cfg.sampleMs, this.cfg.idleSampleMs ?? IDLE_SAMPLE_MS);
   }
 
   static locals(set: LocalLocatorSet): ReapLocal[] {
@@ -160,16 +198,35 @@ export class ReapDriver {
     });
     if (e) this.#sched.remove(ct);
     this.#sched.add(ct, ctx);
-    const entry: Entry = e ?? { ctx, ctPeer: s.ctPeer, lastSwitch: null, failures: 0, probesSent: 0, probesReceived: 0, keepalivesSent: 0, history: [], options };
+    const entry: Entry = e ?? { ctx, ctPeer: s.ctPeer, lastSwitch: null, failures: 0, probesSent: 0, probesReceived: 0, keepalivesSent: 0, history: [], options, staged: '' };
     entry.ctx = ctx;
     entry.ctPeer = s.ctPeer;
     this.#entries.set(ct, entry);
+    this.#hot.set(ct, now); // a new context is about to carry traffic
     this.#note(entry, now, e ? 'restarted' : 'started', `${formatIpv6(current.local)} -> ${formatIpv6(current.peer)}`);
   }
 
   remove(ct: bigint): void {
+    const e = this.#entries.get(ct);
     this.#sched.remove(ct);
     this.#entries.delete(ct);
+    this.#hot.delete(ct);
+    if (e?.staged) this.hooks.stage?.(ct, null);
+  }
+
+  /**
+   * The data plane moved the context to its staged standby pair by itself
+   * (a TCP socket of the context retransmitted). REAP takes it as negative
+   * feedback: from Operational it switches to the same pre-verified standby
+   * and explores on it (RFC 5534 §4.2 feedback, hot standby).
+   */
+  dataplaneSwitched(now: number, ct: bigint, pair: Pair): boolean {
+    const e = this.#entries.get(ct);
+    if (!e) return false;
+    e.staged = ''; // the data plane used it up
+    this.#note(e, now, 'dataplane-standby', `${formatIpv6(pair.local)} -> ${formatIpv6(pair.peer)}`);
+    this.#perform(ct, this.#sched.feedback(now, ct, 'tcp-rto'));
+    return true;
   }
 
   has(ct: bigint): boolean {
@@ -212,13 +269,41 @@ export class ReapDriver {
     return true;
   }
 
-  /** Sample every context's counters when due, then run due timers. */
+  /**
+   * Sample counters when due, then run due timers. Contexts REAP has a
+   * deadline for, or whose counters moved in the last two idle rounds, are
+   * read every sampleMs; every context, idle ones included, every
+   * idleSampleMs (one batched read with `changed`): ten thousand idle
+   * contexts cost one read every two seconds, not fifty thousand a second.
+   */
   tick(now: number): void {
-    if (now - this.#lastSample >= this.cfg.sampleMs) {
+    if (now - this.#lastFull >= this.#idleSampleMs()) {
+      this.#lastFull = now;
       this.#lastSample = now;
-      for (const ct of [...this.#entries.keys()]) {
+      if (this.hooks.changed) {
+        // Contexts with nothing new (idle ones) cost a byte comparison.
+        for (const [ct, s] of this.hooks.changed()) {
+          if (!this.#entries.has(ct)) continue;
+          this.#hot.set(ct, now);
+          this.#perform(ct, this.#sched.observe(now, ct, s));
+        }
+      } else {
+        for (const ct of [...this.#entries.keys()]) {
+          const s = this.hooks.sample(ct);
+          if (s) this.#perform(ct, this.#sched.observe(now, ct, s));
+        }
+      }
+    } else if (now - this.#lastSample >= this.cfg.sampleMs) {
+      this.#lastSample = now;
+      for (const [ct, since] of [...this.#hot]) {
+        const e = this.#entries.get(ct);
+        if (!e) {
+          this.#hot.delete(ct);
+          continue;
+        }
         const s = this.hooks.sample(ct);
         if (s) this.#perform(ct, this.#sched.observe(now, ct, s));
+        if (now - since > 2 * this.#idleSampleMs() && e.ctx.nextDeadline() === Infinity) this.#hot.delete(ct);
       }
     }
     for (const { id, actions } of this.#sched.tick(now, (ct) => this.hooks.sample(ct) ?? undefined)) this.#perform(id, actions);
@@ -252,6 +337,22 @@ export class ReapDriver {
   #perform(ct: bigint, actions: readonly ReapAction[]): void {
     const e = this.#entries.get(ct);
     if (!e) return;
+    this.#act(ct, e, actions);
+    this.#stage(ct, e);
+    if (e.ctx.nextDeadline() !== Infinity) this.#hot.set(ct, this.#hot.get(ct) ?? this.#clock());
+  }
+
+  /** Keep the data plane's staged standby equal to what REAP would switch to. */
+  #stage(ct: bigint, e: Entry): void {
+    if (!this.hooks.stage) return;
+    const st = e.ctx.stagedStandby();
+    const key = st ? `${hex(st.pair.local)}/${hex(st.pair.peer)}/${st.validUntil}` : '';
+    if (key === e.staged) return;
+    e.staged = key;
+    this.hooks.stage(ct, st);
+  }
+
+  #act(ct: bigint, e: Entry, actions: readonly ReapAction[]): void {
     for (const a of actions) {
       switch (a.type) {
         case 'send-probe':

@@ -64,6 +64,8 @@ export const RULE_PREF = 140;
  * the table of that locator's uplink (default route via its gateway). */
 export const UPLINK_RULE_PREF = 141;
 export const UPLINK_TABLE_BASE = 14000;
+/** The last route of every uplink table (see refreshUplinks). */
+const UNREACHABLE_METRIC = 4294967295;
 const MARK = `0x${L.MARK_MAGIC.toString(16)}/0x${L.MARK_MAGIC_MASK.toString(16)}`;
 const TC_PRIO = 1;
 const TC_HANDLE = 1;
@@ -124,26 +126,41 @@ function ensureShimDevice(shimDev: string, shimPeer: string, mtu: number, gso: G
 }
 
 /** Describe every global address of every uplink in shim6_uplink, and give
- * each uplink a routing table (its default route) that marked packets from
- * its addresses use. One `ip -batch` for all of it: the agent calls this on
- * every address change. */
+ * each uplink a routing table that marked packets from its addresses use:
+ * its default route (via its gateway) and its on-link prefixes, ending in
+ * an `unreachable` default. One `ip -batch` for all of it: the agent calls
+ * this on every address change.
+ *
+ * The unreachable default is what keeps a dead uplink from stalling TCP for
+ * seconds. When a link goes down the kernel deletes the routes through it;
+ * a lookup for a packet redirected to it (bpf_redirect_neigh, oif = the dead
+ * uplink) would then fall through to another uplink's route, and the kernel
+ * queues the packet on the dead device's neighbour entry for that route's
+ * gateway, where it waits for neighbour discovery to fail (3 × RetransTimer,
+ * ~3 s). TCP does not retransmit a segment whose original is still in a
+ * host queue (TCPSpuriousRtxHostQueues), so the connection stalled for those
+ * 3 s whatever REAP did. With the unreachable default the lookup fails, the
+ * packet is dropped at once, and TCP's next retransmission leaves on the
+ * pair REAP moved to. */
 export function refreshUplinks(maps: DataplaneMaps, uplinks: Array<{ name: string; ifindex: number }>): number {
-  const addrs = uplinks.map((u) => ({ u, gw: sys.defaultGateway(u.name), addrs: sys.globalAddrs(u.name) }));
-  const lines = [`-6 rule flush pref ${UPLINK_RULE_PREF}`];
+  const addrs = uplinks.map((u) => ({ u, routes: sys.uplinkRoutes(u.name), addrs: sys.globalAddrs(u.name) }));
+  const lines = [`rule flush pref ${UPLINK_RULE_PREF}`];
   maps.uplinkClear();
   let n = 0;
-  for (const { u, gw, addrs: list } of addrs) {
+  for (const { u, routes, addrs: list } of addrs) {
     const table = String(UPLINK_TABLE_BASE + u.ifindex);
-    lines.push(`-6 route flush table ${table}`);
-    if (gw) lines.push(`-6 route replace default via ${gw} dev ${u.name} table ${table}`);
+    lines.push(`route flush table ${table}`);
+    if (routes.gateway) lines.push(`route replace default via ${routes.gateway} dev ${u.name} table ${table}`);
+    for (const p of routes.onLink) lines.push(`route replace ${p} dev ${u.name} table ${table}`);
+    lines.push(`route replace unreachable default metric ${UNREACHABLE_METRIC} table ${table}`);
     for (const a of list) {
       maps.uplinkPut(parseIPv6(a), { ifindex: u.ifindex, flags: 0 });
-      if (gw) lines.push(`-6 rule add pref ${UPLINK_RULE_PREF} fwmark ${MARK} from ${a} lookup ${table}`);
+      lines.push(`rule add pref ${UPLINK_RULE_PREF} fwmark ${MARK} from ${a} lookup ${table}`);
       n++;
     }
   }
-  // flush fails on an empty table: go on past it.
-  sys.ipBatch(lines, { force: true });
+  // Every line is applied even if one fails (-force); a failure is reported.
+  sys.ipBatch(lines, { force: true, family: 6 });
   return n;
 }
 

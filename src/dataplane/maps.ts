@@ -334,6 +334,18 @@ export class DataplaneMaps {
     for (const k of n.mapKeys(this.fds.shim6_uplink)) n.mapDelete(this.fds.shim6_uplink, k);
   }
 
+  // ---- hot standby (shim6_sockops switches to it; see bpf/shim6_types.h) ----
+  standbyPut(id: number, sb: L.Shim6Standby): void {
+    native().mapUpdate(this.fds.shim6_standby, u32(id), L.encodeShim6Standby(sb));
+  }
+  standbyGet(id: number): L.Shim6Standby | undefined {
+    const v = native().mapLookup(this.fds.shim6_standby, u32(id));
+    return v ? L.decodeShim6Standby(v) : undefined;
+  }
+  standbyDel(id: number): boolean {
+    return native().mapDelete(this.fds.shim6_standby, u32(id));
+  }
+
   // ---- counters ----
   /** Per-context counters: sent (egress record), received with a payload
    *  header (ingress record) and unmodified on the ULIDs (egress record). */
@@ -380,14 +392,14 @@ export class DataplaneMaps {
   }
 
   /** Event counters (GSO self-test), summed over CPUs. */
-  counters(): { gsoLoopOut: bigint; gsoLoopIn: bigint; gsoHead: bigint } {
+  counters(): { gsoLoopOut: bigint; gsoLoopIn: bigint; gsoHead: bigint; standbySwitches: bigint } {
     const get = (i: number) => {
       const v = native().mapLookup(this.fds.shim6_counters, u32(i));
       let sum = 0n;
       if (v) for (let c = 0; c < this.ncpu; c++) sum += v.readBigUInt64LE(c * 8);
       return sum;
     };
-    return { gsoLoopOut: get(L.CNT_GSO_LOOP_OUT), gsoLoopIn: get(L.CNT_GSO_LOOP_IN), gsoHead: get(L.CNT_GSO_HEAD) };
+    return { gsoLoopOut: get(L.CNT_GSO_LOOP_OUT), gsoLoopIn: get(L.CNT_GSO_LOOP_IN), gsoHead: get(L.CNT_GSO_HEAD), standbySwitches: get(L.CNT_STANDBY_SWITCH) };
   }
 
   /** Drop counters by reason name, summed over CPUs. */

@@ -13,13 +13,14 @@ export function run(cmd: string, args: string[], opts: { allowFail?: boolean } =
   }
 }
 
-/** Run many ip commands in one process (`ip -batch -`); `force` goes on past failures. */
-export function ipBatch(lines: string[], opts: { force?: boolean } = {}): void {
+/** Run many ip commands in one process (`ip [-6] -batch -`); `force` goes on
+ * past failures. A batch line takes no options: `family: 6` applies `-6` to
+ * every line (iproute2 reads "-6 route ..." in a batch as an unknown object). */
+export function ipBatch(lines: string[], opts: { force?: boolean; family?: 6 } = {}): void {
   if (lines.length === 0) return;
   try {
-    execFileSync('ip', [...(opts.force ? ['-force'] : []), '-batch', '-'], { input: lines.join('\n') + '\n', encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    execFileSync('ip', [...(opts.family === 6 ? ['-6'] : []), ...(opts.force ? ['-force'] : []), '-batch', '-'], { input: lines.join('\n') + '\n', encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (err) {
-    if (opts.force) return;
     const e = err as { stderr?: string; status?: number };
     throw new Shim6Error('SHIM6_ERR_SYSTEM', `ip -batch: ${(e.stderr ?? '').trim() || `exit ${e.status}`}`);
   }
@@ -61,7 +62,17 @@ export function globalAddrs(dev: string): string[] {
   return rows.flatMap((r) => r.addr_info).filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => a.local);
 }
 
-interface IpRoute { dst: string; gateway?: string; dev?: string; metric?: number }
+interface IpRoute { dst: string; gateway?: string; dev?: string; metric?: number; protocol?: string }
+
+/** A device's IPv6 routes in the main table: its default gateway, if any,
+ * and its on-link (connected) global prefixes. Empty for a link that is down. */
+export function uplinkRoutes(dev: string): { gateway: string | undefined; onLink: string[] } {
+  const rows = ipJson<IpRoute[]>(['-6', 'route', 'show', 'dev', dev]);
+  return {
+    gateway: rows.find((r) => r.dst === 'default' && r.gateway)?.gateway,
+    onLink: rows.filter((r) => r.dst !== 'default' && !r.gateway && r.protocol === 'kernel' && !r.dst.startsWith('fe80:') && r.dst.includes('/')).map((r) => r.dst),
+  };
+}
 
 /** The default gateway of a device, if it has one. */
 export function defaultGateway(dev: string): string | undefined {

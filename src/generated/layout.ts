@@ -10,6 +10,7 @@ export const CNT_GSO_HEAD = 2;
 export const CNT_GSO_LOOP_IN = 1;
 export const CNT_GSO_LOOP_OUT = 0;
 export const CNT_MAX = 8;
+export const CNT_STANDBY_SWITCH = 7;
 export const CNT_TCP_BOUND = 3;
 export const CNT_TCP_BOUND_ERR = 4;
 export const CNT_TCP_RTO = 5;
@@ -33,6 +34,7 @@ export const DROP_TRUNCATED = 1;
 export const EVENT_HOLD_NS = 0x3b9aca00;
 export const EV_BAD_LOCATOR = 3;
 export const EV_NO_CONTEXT = 1;
+export const EV_STANDBY = 5;
 export const EV_TCP_RTO = 4;
 export const EV_UNKNOWN_TAG = 2;
 export const GATE_SOCK_POLICY = 1;
@@ -87,6 +89,7 @@ export const MAPS = {
   shim6_rx: { type: 2, maxEntries: 65536, key: "INT:4", value: "shim6_rx" },
   shim6_seen: { type: 9, maxEntries: 16384, key: "shim6_ulid_key", value: "INT:8" },
   shim6_sock: { type: 24, maxEntries: 0, key: "INT:4", value: "shim6_sock_policy" },
+  shim6_standby: { type: 1, maxEntries: 65536, key: "INT:4", value: "shim6_standby" },
   shim6_tag: { type: 1, maxEntries: 65536, key: "INT:8", value: "INT:4" },
   shim6_tcp_seen: { type: 9, maxEntries: 16384, key: "shim6_ulid_key", value: "INT:8" },
   shim6_tx: { type: 2, maxEntries: 65536, key: "INT:4", value: "shim6_tx" },
@@ -462,6 +465,44 @@ export function decodeShim6SockPolicy(buf: Uint8Array, off = 0): Shim6SockPolicy
   };
 }
 
+export interface Shim6Standby {
+  lpLocal: Uint8Array;
+  lpPeer: Uint8Array;
+  ifindex: number;
+  pad: number;
+  validUntilNs: bigint;
+}
+export const Shim6StandbyLayout: StructLayout = {
+  name: "shim6_standby",
+  size: 48,
+  fields: {
+    lpLocal: { offset: 0, size: 16, kind: "bytes" },
+    lpPeer: { offset: 16, size: 16, kind: "bytes" },
+    ifindex: { offset: 32, size: 4, kind: "u32" },
+    pad: { offset: 36, size: 4, kind: "u32" },
+    validUntilNs: { offset: 40, size: 8, kind: "u64" },
+  },
+};
+export function encodeShim6Standby(v: Shim6Standby, buf: Buffer = Buffer.alloc(48), off = 0): Buffer {
+  copyBytes(buf, off + 0, v.lpLocal, 16, "shim6_standby.lp_local");
+  copyBytes(buf, off + 16, v.lpPeer, 16, "shim6_standby.lp_peer");
+  buf.writeUInt32LE(v.ifindex >>> 0, off + 32);
+  buf.writeUInt32LE(v.pad >>> 0, off + 36);
+  buf.writeBigUInt64LE(v.validUntilNs, off + 40);
+  return buf;
+}
+export function decodeShim6Standby(buf: Uint8Array, off = 0): Shim6Standby {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < off + 48) throw new RangeError("shim6_standby: need 48 bytes");
+  return {
+    lpLocal: Uint8Array.prototype.slice.call(b, off + 0, off + 16),
+    lpPeer: Uint8Array.prototype.slice.call(b, off + 16, off + 32),
+    ifindex: b.readUInt32LE(off + 32),
+    pad: b.readUInt32LE(off + 36),
+    validUntilNs: b.readBigUInt64LE(off + 40),
+  };
+}
+
 export interface Shim6Tx {
   ulidLocal: Uint8Array;
   ulidPeer: Uint8Array;
@@ -627,6 +668,7 @@ export const LAYOUTS: Readonly<Record<string, StructLayout>> = {
   shim6_locator: Shim6LocatorLayout,
   shim6_rx: Shim6RxLayout,
   shim6_sock_policy: Shim6SockPolicyLayout,
+  shim6_standby: Shim6StandbyLayout,
   shim6_tx: Shim6TxLayout,
   shim6_ulid_key: Shim6UlidKeyLayout,
   shim6_uplink: Shim6UplinkLayout,

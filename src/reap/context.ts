@@ -110,6 +110,27 @@ function copyReport(r: ProbeReport): ProbeReport {
   return { src: r.src.slice(), dst: r.dst.slice(), nonce: r.nonce, data: r.data };
 }
 
+/** Same /64 (the subnet: one uplink, one peer network). */
+function samePrefix(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Pairs ordered by how much they share with `from`: neither locator's /64,
+ * then differing addresses, then the rest; stable, so the ranking holds
+ * within each group. A pair through another uplink to another peer network
+ * is the one most likely to survive what broke `from`.
+ */
+function disjointFirst(pairs: readonly Pair[], from: Pair): Pair[] {
+  const score = (p: Pair): number => {
+    if (!samePrefix(p.local, from.local) && !samePrefix(p.peer, from.peer)) return 0;
+    if (!addrEqual(p.local, from.local) && !addrEqual(p.peer, from.peer)) return 1;
+    return 2;
+  };
+  return [...pairs].sort((a, b) => score(a) - score(b));
+}
+
 const STA: Record<ReapState, ProbeStateValue> = {
   Operational: ProbeState.Operational,
   Exploring: ProbeState.Exploring,
@@ -234,6 +255,22 @@ export class ReapContext {
       if (m.nextAt !== null) d = Math.min(d, m.nextAt);
     }
     return d;
+  }
+
+  /**
+   * The hot-standby pair a failure would move payload to at once, and until
+   * when (same clock as `now`) it counts as verified: what the agent stages
+   * in the data plane so that a TCP retransmission can switch to it without
+   * waiting for the agent. Null unless hot standby is on, the context is
+   * Operational and the standby answered its verification recently.
+   */
+  stagedStandby(): { pair: Pair; validUntil: number } | null {
+    if (!this.#o.hotStandby || this.#state !== 'Operational') return null;
+    const s = this.#freshStandby();
+    if (!s) return null;
+    const m = this.#monitors.get(pairKey(s));
+    if (!m || m.lastOk === null) return null;
+    return { pair: s, validUntil: m.lastOk + this.#freshFor() };
   }
 
   snapshot(): ReapSnapshot {
@@ -434,6 +471,11 @@ export class ReapContext {
   #advertised(): KeepaliveTimeoutOption {
     // Whole seconds, rounded down: the peer then keeps alive a little early, never late.
     return { kind: 'KeepaliveTimeout', timeout: Math.max(1, Math.floor(this.#o.sendTimeout / 1000)) };
+  }
+
+  /** How long after its last answer a standby still counts as verified. */
+  #freshFor(): number {
+    return 2 * this.#verifyInterval() + this.#o.verifyTimeout;
   }
 
   #verifyInterval(): number {
@@ -692,11 +734,17 @@ export class ReapContext {
     }
   }
 
-  /** Pairs are tried sequentially (§4.3): the current pair first, then the ranked list, cycling. */
+  /**
+   * Pairs are tried sequentially (§4.3): the current pair first, then the
+   * ranked list, cycling. Within the ranked list, pairs that share no
+   * prefix with the current pair come first (a local preference, §4.3 step
+   * 3): when the current pair failed, a pair through the same uplink or to
+   * the same peer network is the likeliest to have failed with it.
+   */
   #nextExplorePair(): Pair | null {
     const seq: Pair[] = [];
     if (this.#isCandidate(this.#current)) seq.push(this.#current);
-    for (const p of this.#ranked) if (!samePair(p, this.#current)) seq.push(p);
+    for (const p of disjointFirst(this.#ranked, this.#current)) if (!samePair(p, this.#current)) seq.push(p);
     if (seq.length === 0) return null;
     const pair = seq[this.#cursor % seq.length];
     this.#cursor++;
@@ -821,9 +869,7 @@ export class ReapContext {
       return;
     }
     const cur = this.#current;
-    const alts = this.#ranked.filter((p) => !samePair(p, cur));
-    const disjoint = (p: Pair): number => (!addrEqual(p.local, cur.local) && !addrEqual(p.peer, cur.peer) ? 0 : 1);
-    alts.sort((a, b) => disjoint(a) - disjoint(b)); // stable: keeps the ranking within each group
+    const alts = disjointFirst(this.#ranked, cur).filter((p) => !samePair(p, cur));
     this.#standby = alts.length > 0 ? alts[this.#standbySkip % alts.length] : null;
   }
 
@@ -832,7 +878,7 @@ export class ReapContext {
     if (!s) return null;
     const m = this.#monitors.get(pairKey(s));
     if (!m || m.lastOk === null || m.streakStart === null) return null;
-    if (this.#now - m.lastOk > 2 * this.#verifyInterval() + this.#o.verifyTimeout) return null;
+    if (this.#now - m.lastOk > this.#freshFor()) return null;
     return this.#isCandidate(s) ? s : null;
   }
 

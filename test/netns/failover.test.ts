@@ -106,7 +106,18 @@ describe('REAP failover between two agents', () => {
   }, 60_000);
 
   it('link down on A: moves to path 2 by itself, loses nothing, fails back after the link returns', async () => {
-    const { r, switchedAfterMs } = await outage('link down', 7102, () => t.A.ip('link', 'set', 'a1', 'down'), () => {
+    const spurious = (): number => t.A.snmp().TcpExtTCPSpuriousRtxHostQueues ?? 0;
+    const spurious0 = spurious();
+    const routeGet = (): string => t.A.exec('ip', ['-6', 'route', 'get', hB[0], 'from', hA[0], 'mark', '0x5e600000', 'oif', 'a1'], { allowFail: true });
+    expect(routeGet()).toContain('dev a1'); // while the link is up
+    let deadUplinkRoute = '';
+    const { r, switchedAfterMs } = await outage('link down', 7102, () => {
+      t.A.ip('link', 'set', 'a1', 'down');
+      // A packet the data plane redirects to the dead uplink finds no route
+      // (its uplink table ends in unreachable): dropped at once, not queued
+      // on the dead device's neighbour entry for the other uplink's gateway.
+      deadUplinkRoute = routeGet();
+    }, () => {
       // The link returns, and its routes with it (as router advertisements would bring them).
       t.A.uplinkUp('a1');
     }, (_a, b) => {
@@ -119,5 +130,8 @@ describe('REAP failover between two agents', () => {
     expect(r.echoed).toBe(r.sent);
     expect(r.maxGapMs).toBeLessThan(SEND_TIMEOUT + 8000);
     console.log(JSON.stringify({ outage: 'linkdown', switchedAfterMs, maxGapMs: r.maxGapMs, udpMaxGapMs: r.udp.maxGapMs }));
+    expect(deadUplinkRoute).toBe('');
+    // TCP never had to wait for a segment held in a host queue (the 3 s stall).
+    expect(spurious() - spurious0).toBe(0);
   }, 60_000);
 });

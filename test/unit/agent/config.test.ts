@@ -95,8 +95,8 @@ describe('resolveConfig: flags override the file', () => {
   });
 
   it('reap: flags override the file key by key', () => {
-    const c = resolveConfig({ ...UP, reap: { sampleMs: 100, hotStandby: true, failbackHoldMs: 500 } }, { reap: { sampleMs: 50, failback: false } });
-    expect(c.reap).toEqual({ sampleMs: 50, hotStandby: true, failback: false, failbackHoldMs: 500 });
+    const c = resolveConfig({ ...UP, reap: { sampleMs: 100, hotStandby: true, failbackHoldMs: 500, idleSampleMs: 3000 } }, { reap: { sampleMs: 50, failback: false } });
+    expect(c.reap).toEqual({ sampleMs: 50, hotStandby: true, failback: false, failbackHoldMs: 500, idleSampleMs: 3000 });
   });
 
   it('reap: every setting from the file', () => {
@@ -172,6 +172,7 @@ describe('resolveConfig: every error names its key', () => {
     ['reap a list', { ...UP, reap: [] }, {}, 'reap'],
     ['unknown reap key', { ...UP, reap: { sendTimeout: 1000 } }, {}, 'reap.sendTimeout'],
     ['reap.sampleMs too small', { ...UP, reap: { sampleMs: 5 } }, {}, 'reap.sampleMs'],
+    ['reap.idleSampleMs too large', { ...UP, reap: { idleSampleMs: 120_000 } }, {}, 'reap.idleSampleMs'],
     ['reap.sampleMs too large', { ...UP, reap: { sampleMs: 10_001 } }, {}, 'reap.sampleMs'],
     ['reap.sendTimeoutMs too small', { ...UP, reap: { sendTimeoutMs: 99 } }, {}, 'reap.sendTimeoutMs'],
     ['reap.sendTimeoutMs a string', { ...UP, reap: { sendTimeoutMs: '15000' } }, {}, 'reap.sendTimeoutMs'],

@@ -31,9 +31,9 @@ function exploringWithFourProbes(m: Parameters<typeof makeCtx>[0] = {}): { ctx: 
   const sent = [...probes(ctx.feedback(0, 'app')), ...probes(runUntil(ctx, 1500).map((e) => e.a))];
   expect(sent.map((p) => [p.src, p.dst, p.msg.sent[0].nonce])).toEqual([
     [A1, B1, 1],
-    [A2, B1, 2],
-    [A1, B2, 3],
-    [A2, B2, 4],
+    [A2, B2, 2], // sharing no /64 with the current pair: first after it
+    [A2, B1, 3],
+    [A1, B2, 4],
   ]);
   return { ctx, t: 1600 };
 }
@@ -63,7 +63,7 @@ describe('probe reports and Sta', () => {
   it('probes the peer has reported seeing drop out of Psent', () => {
     const { ctx, t } = exploringWithFourProbes();
     // The peer is exploring too and (MAY, §5.2) reports our probe 2.
-    const { msg, via } = peerProbe(ProbeState.Exploring, B1, A2, 600, [report(A2, B1, 2)]);
+    const { msg, via } = peerProbe(ProbeState.Exploring, B1, A2, 600, [report(A2, B2, 2)]);
     const acts = ctx.receive(t, msg, via);
     const [reply] = probes(acts);
     expect(reply.msg.state).toBe(ProbeState.InboundOk);
@@ -92,7 +92,7 @@ describe('probe reports and Sta', () => {
 describe('switching only after bidirectional confirmation', () => {
   it('an InboundOk probe reporting one of our probes moves payload to that pair', () => {
     const { ctx, t } = exploringWithFourProbes();
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A2, B2, 4)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A2, B2, 2)]);
     const acts = ctx.receive(t, msg, via);
     expect(types(acts)).toEqual(['state', 'path-recovered', 'switch-pair', 'send-probe']);
     expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
@@ -104,7 +104,7 @@ describe('switching only after bidirectional confirmation', () => {
   });
 
   it('no report, a report of a nonce we never sent, or one with other addresses: the pair stays', () => {
-    const cases = [[], [report(A2, B2, 999)], [report(A2, B1, 4)]];
+    const cases = [[], [report(A2, B2, 999)], [report(A2, B1, 2)]];
     for (const received of cases) {
       const { ctx, t } = exploringWithFourProbes();
       const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 700, received);
@@ -121,13 +121,13 @@ describe('switching only after bidirectional confirmation', () => {
       { addr: B1, verified: true },
       { addr: B2, verified: false },
     ]);
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A2, 700, [report(A2, B2, 4)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A2, 700, [report(A2, B2, 2)]);
     expect(switches(ctx.receive(t + 1, msg, via))).toEqual([]);
   });
 
   it('the current pair is kept when it is among the confirmed ones', () => {
     const { ctx, t } = exploringWithFourProbes();
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A1, 700, [report(A2, B2, 4), report(A1, B1, 1)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A1, 700, [report(A2, B2, 2), report(A1, B1, 1)]);
     expect(switches(ctx.receive(t, msg, via))).toEqual([]);
   });
 
@@ -137,7 +137,7 @@ describe('switching only after bidirectional confirmation', () => {
     const seen = peerProbe(ProbeState.Exploring, B2, A2, 800);
     ctx.receive(t, seen.msg, seen.via);
     // ... then it confirms (A1,B2) (ranked higher) and (A2,B2).
-    const fin = peerProbe(ProbeState.InboundOk, B1, A1, 801, [report(A1, B2, 3), report(A2, B2, 4)]);
+    const fin = peerProbe(ProbeState.InboundOk, B1, A1, 801, [report(A1, B2, 4), report(A2, B2, 2)]);
     expect(switches(ctx.receive(t + 100, fin.msg, fin.via))).toEqual([{ local: A2, peer: B2 }]);
   });
 });

@@ -49,6 +49,16 @@ export interface SimConfig {
   readonly evidenceMaxAgeMs?: number;
   /** Keep every action in `log` (default true). */
   readonly keepLog?: boolean;
+  /**
+   * Model shim6_sockops' hot-standby switch: the agent stages REAP's
+   * `stagedStandby()` after every input, and when a side's payload has gone
+   * unanswered for `retransmitAfterMs` (TCP's tail-loss probe or RTO) its
+   * data plane moves to the staged pair by itself, once, while it is valid,
+   * and REAP hears of it as feedback (default off).
+   */
+  readonly dataplaneStandby?: boolean;
+  /** Payload unanswered this long makes "TCP" retransmit (default 250 ms). */
+  readonly retransmitAfterMs?: number;
 }
 
 export interface SimEvent {
@@ -75,6 +85,10 @@ interface Side {
   /** Pairs proven from us to the peer by a delivered probe and a delivered report of it. */
   readonly evidence: Map<string, number>;
   readonly switches: { t: number; pair: Pair; reason: string }[];
+  /** What the agent staged in the data plane (dataplaneStandby). */
+  staged: { pair: Pair; validUntil: number } | null;
+  /** When "TCP" last retransmitted. */
+  lastRetransmit: number;
 }
 
 interface QueueItem {
@@ -144,7 +158,7 @@ export class Sim {
   readonly B: Side;
   readonly log: SimEvent[] = [];
   readonly violations: string[] = [];
-  readonly stats = { controlSent: 0, controlLost: 0, payloadSent: 0, payloadDelivered: 0 };
+  readonly stats = { controlSent: 0, controlLost: 0, payloadSent: 0, payloadDelivered: 0, dataplaneSwitches: 0 };
   readonly #cfg: Required<Omit<SimConfig, 'a' | 'b'>>;
   readonly #q = new EventQueue();
   readonly #net: () => number;
@@ -162,6 +176,8 @@ export class Sim {
       dropRate: cfg.dropRate ?? 0,
       evidenceMaxAgeMs: cfg.evidenceMaxAgeMs ?? 120_000,
       keepLog: cfg.keepLog ?? true,
+      dataplaneStandby: cfg.dataplaneStandby ?? false,
+      retransmitAfterMs: cfg.retransmitAfterMs ?? 250,
     };
     const u = mulberry32(cfg.seed);
     this.#net = () => u() / 0x1_0000_0000;
@@ -184,7 +200,7 @@ export class Sim {
       const side: Side = {
         name, ctx, sched, locs, dp: { local: locs[0], peer: peerLocs[0] }, sending: false,
         tx: 0, rx: 0, lastTx: undefined, lastRx: undefined,
-        probes: new Map(), evidence: new Map(), switches: [],
+        probes: new Map(), evidence: new Map(), switches: [], staged: null, lastRetransmit: -Infinity,
         other: undefined as unknown as Side,
       };
       return side;
@@ -301,6 +317,7 @@ export class Sim {
 
   #payload(s: Side): void {
     if (!s.sending) return;
+    this.#retransmit(s);
     s.tx++;
     s.lastTx = this.now;
     this.stats.payloadSent++;
@@ -312,6 +329,39 @@ export class Sim {
     });
   }
 
+  /**
+   * dataplaneStandby: payload unanswered for retransmitAfterMs is what makes
+   * TCP retransmit (at most every 200 ms, like the events); the data plane
+   * then moves to the staged standby, if still valid, and consumes it.
+   */
+  #retransmit(s: Side): void {
+    // TCP: payload both ways (data and ACKs); one-way payload here is UDP-like.
+    if (!this.#cfg.dataplaneStandby || !s.other.sending) return;
+    const since = Math.max(s.lastRx ?? 0, s.lastRetransmit + 200);
+    if (this.now - since < this.#cfg.retransmitAfterMs || s.lastTx === undefined || s.lastTx < (s.lastRx ?? 0)) return;
+    s.lastRetransmit = this.now;
+    const st = s.staged;
+    if (!st || this.now > st.validUntil) return;
+    s.staged = null;
+    const seen = s.evidence.get(pairKey(st.pair));
+    if (seen === undefined || this.now - seen > this.#cfg.evidenceMaxAgeMs) {
+      this.violations.push(`${this.now}: ${s.name}'s data plane switched to unverified pair ${formatPair(st.pair)} (staged)`);
+    }
+    s.dp = { local: st.pair.local, peer: st.pair.peer };
+    s.switches.push({ t: this.now, pair: s.dp, reason: 'dataplane-standby' });
+    this.stats.dataplaneSwitches++;
+    this.#act(s, s.sched.feedback(this.now, 1, 'tcp-rto'));
+    // The agent rewrites the maps from what REAP decided.
+    s.dp = { local: s.ctx.current.local, peer: s.ctx.current.peer };
+  }
+
+  /** The agent keeps the data plane's staged standby equal to REAP's. */
+  #restage(s: Side): void {
+    if (!this.#cfg.dataplaneStandby) return;
+    const st = s.ctx.stagedStandby();
+    s.staged = st ? { pair: { local: st.pair.local, peer: st.pair.peer }, validUntil: st.validUntil } : null;
+  }
+
   /** Send one packet: lost if the path is down or by chance, else delivered after a delay. */
   #carry(src: Uint8Array, dst: Uint8Array, deliver: () => void): boolean {
     if (!this.up(src, dst) || this.#net() < this.#cfg.dropRate) return false;
@@ -321,6 +371,11 @@ export class Sim {
   }
 
   #act(s: Side, actions: readonly ReapAction[]): void {
+    this.#actions(s, actions);
+    this.#restage(s);
+  }
+
+  #actions(s: Side, actions: readonly ReapAction[]): void {
     for (const a of actions) {
       if (this.#cfg.keepLog) this.log.push({ t: this.now, side: s.name, action: a });
       switch (a.type) {
