@@ -9,7 +9,7 @@
  * value or event layout changes: the loader refuses pinned maps of another
  * version instead of misreading them. */
 #define SHIM6_ABI_MAGIC   0x53484936 /* "SHI6" */
-#define SHIM6_ABI_VERSION 2
+#define SHIM6_ABI_VERSION 3
 
 #define SHIM6_NEXTHDR        140 /* IANA protocol number for Shim6 */
 #define SHIM6_PAYLOAD_HLEN   8   /* payload extension header, RFC 5533 5.2 */

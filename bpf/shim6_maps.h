@@ -28,6 +28,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SHIM6_TX_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE); /* the agent reads counters in place (maps.ts countersView) */
 	__type(key, __u32);
 	__type(value, struct shim6_tx);
 } shim6_tx SEC(".maps");
@@ -45,6 +46,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SHIM6_MAX_CONTEXTS);
+	__uint(map_flags, BPF_F_MMAPABLE); /* the agent reads counters in place (maps.ts countersView) */
 	__type(key, __u32);
 	__type(value, struct shim6_rx);
 } shim6_rx SEC(".maps");

@@ -18,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
@@ -438,6 +439,30 @@ Napi::Value MapLookupBatch(const Napi::CallbackInfo &info) {
     first = false;
   }
   return Napi::Buffer<uint8_t>::Copy(env, vals.data(), got * s.buf_size);
+}
+
+// mapMmap(fd) -> ArrayBuffer: a read-only shared mapping of a
+// BPF_F_MMAPABLE array map's values (value_size apart, key 0 first), live:
+// what the programs write shows without a syscall. Unmapped when the
+// ArrayBuffer is collected.
+Napi::Value MapMmap(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  struct bpf_map_info mi;
+  memset(&mi, 0, sizeof(mi));
+  uint32_t len = sizeof(mi);
+  if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  if (mi.type != BPF_MAP_TYPE_ARRAY || !(mi.map_flags & BPF_F_MMAPABLE)) ThrowType(env, "mapMmap maps BPF_F_MMAPABLE array maps only");
+  long page = sysconf(_SC_PAGESIZE);
+  size_t bytes = (size_t)mi.value_size * mi.max_entries;
+  size_t mapped = (bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
+  void *p = mmap(nullptr, mapped, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) ThrowErrno(env, errno, "mmap");
+  size_t *hint = new size_t(mapped);
+  return Napi::ArrayBuffer::New(env, p, bytes, [](Napi::Env, void *data, size_t *h) {
+    munmap(data, *h);
+    delete h;
+  }, hint);
 }
 
 Napi::Value NumPossibleCpus(const Napi::CallbackInfo &info) {
@@ -882,6 +907,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
   exports.Set("mapKeys", Napi::Function::New(env, MapKeys));
   exports.Set("mapLookupBatch", Napi::Function::New(env, MapLookupBatch));
+  exports.Set("mapMmap", Napi::Function::New(env, MapMmap));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
   exports.Set("ifIndexToName", Napi::Function::New(env, IfIndexToName));

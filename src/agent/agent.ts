@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ShimHost, ContextState, type ContextAction, type ContextSnapshot, type LocalLocatorSet } from '../context/index.js';
 import { pinConfig, type PinConfig } from '../dataplane/pins.js';
 import { dataplaneDown, dataplaneUp, refreshUplinks, ROUTE_TABLE, type DataplaneState } from '../dataplane/loader.js';
-import { DataplaneMaps, tagSlot } from '../dataplane/maps.js';
+import { DataplaneMaps, pairSlot, tagSlot, type CtxStats, type StatsSnapshot } from '../dataplane/maps.js';
 import { contextDel, writeContext, type HostOps } from '../dataplane/context.js';
 import * as sys from '../dataplane/sys.js';
 import * as L from '../generated/layout.js';
@@ -116,6 +116,7 @@ export class Agent {
   #reap!: ReapDriver;
   /** The previous batched read of the stats map (see #sampleChanged). */
   #statsPrev = new Map<number, string>(); // id → its counters at the last sampling round
+  readonly #slotOf = new Map<number, number>(); // id → home slot of its pair in shim6_tx
   /** What the state files hold, by CT(local) hex. */
   readonly #persisted = new Map<string, StateEntry>();
   readonly #addrs = new AddressTable();
@@ -659,6 +660,7 @@ export class Agent {
     if (id === undefined) return;
     this.#ids.delete(ct);
     this.#idsUsed.delete(id);
+    this.#slotOf.delete(id);
   }
 
   /** Make the data plane hold exactly what the core says of this context. */
@@ -674,6 +676,7 @@ export class Agent {
       // A forked context is reached through socket policies (initiator: the
       // socket's FII; responder: ingress gives it to the socket): egress must ask them.
       if (s.fii !== 0) this.#maps.openSockPolicyGate();
+      this.#slotOf.set(id, pairSlot({ ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii }));
       const ifindex = writeContext(this.#maps, this.#st, {
         id,
         ulidLocal: s.ulidLocal,
@@ -737,26 +740,45 @@ export class Agent {
   #sample(ct: bigint): { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } | null {
     const id = this.#ids.get(ct);
     if (id === undefined) return null;
-    const st = this.#maps.stats(id);
+    const st = this.#statsOf(this.#snapshot(), id);
     const out: { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } = { txPackets: st.txPackets, rxPackets: st.rxPackets };
     if (st.lastTxNs > 0n) out.lastTx = Number(st.lastTxNs) / 1e6;
     if (st.lastRxNs > 0n) out.lastRx = Number(st.lastRxNs) / 1e6;
     return out;
   }
 
+  /** From this many contexts on, sampling reads the counters in place. */
+  static readonly VIEW_MIN = 64;
+
+  /** Every context's counters without syscalls (the mapped arrays), or null below VIEW_MIN contexts. */
+  #snapshot(): StatsSnapshot | null {
+    if (this.#ids.size < Agent.VIEW_MIN) return null;
+    try {
+      return this.#maps.countersView();
+    } catch (err) {
+      this.log.warn({ event: 'counters-view-failed', err: (err as Error).message }, 'mapping the counters failed: reading them one by one');
+      return null;
+    }
+  }
+
+  #statsOf(snap: StatsSnapshot | null, id: number): CtxStats {
+    const slot = this.#slotOf.get(id);
+    return (snap && slot !== undefined ? this.#maps.statsFrom(snap, id, slot) : undefined) ?? this.#maps.stats(id);
+  }
+
   /**
    * Contexts whose data-plane counters changed since the previous round,
-   * with fresh samples; idle contexts cost their reads but no decoding into
-   * REAP. (ABI 2 keeps the counters in the fast-path records — shim6_tx at
-   * the pair's slot, shim6_rx by id — so this reads each context's two
-   * records rather than one batched range of a stats map.)
+   * with fresh samples; idle contexts cost no decoding into REAP. Many
+   * contexts are read in place (#snapshot): the counters live in the
+   * fast-path records, shim6_tx at the pair's slot and shim6_rx by id.
    */
   *#sampleChanged(): Generator<[bigint, { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number }]> {
     const prev = this.#statsPrev;
     const next = new Map<number, string>();
     this.#statsPrev = next;
+    const snap = this.#snapshot();
     for (const [ct, id] of this.#ids) {
-      const st = this.#maps.stats(id);
+      const st = this.#statsOf(snap, id);
       const sig = `${st.txPackets}/${st.rxPackets}/${st.lastTxNs}/${st.lastRxNs}`;
       next.set(id, sig);
       if (prev.get(id) === sig) continue;
@@ -770,10 +792,11 @@ export class Agent {
   #sweepIdle(): void {
     this.#guard('idle', () => {
       const nowMs = monoMs();
+      const snap = this.#snapshot();
       this.#perform(this.#host.teardownIdle(nowMs, (s) => {
         const id = s.ctLocal === null ? undefined : this.#ids.get(s.ctLocal);
         if (id === undefined) return undefined;
-        const st = this.#maps.stats(id);
+        const st = this.#statsOf(snap, id);
         const last = st.lastTxNs > st.lastRxNs ? st.lastTxNs : st.lastRxNs;
         return last > 0n ? Number(last) / 1e6 : undefined;
       }));

@@ -15,6 +15,15 @@ export interface CtxStats {
   lastTxNs: bigint; lastRxNs: bigint;
 }
 
+/** Every context's counters (DataplaneMaps.countersView). */
+export interface StatsSnapshot {
+  /** The egress array, TX_SLOTS records. */
+  readonly tx: Buffer;
+  /** Ingress records of ids lo, lo + 1, ... */
+  readonly rx: Buffer;
+  readonly lo: number;
+}
+
 export const DROP_REASONS: Record<number, string> = {
   [L.DROP_NONE]: 'none',
   [L.DROP_TRUNCATED]: 'truncated',
@@ -362,6 +371,43 @@ export class DataplaneMaps {
       s.txPackets = t.txPackets; s.txBytes = t.txBytes; s.lastTxNs = t.lastTxNs;
       s.rxPackets += t.rxPackets; s.rxBytes += t.rxBytes;
       if (t.lastRxNs > s.lastRxNs) s.lastRxNs = t.lastRxNs;
+    }
+    return s;
+  }
+  #countersView: StatsSnapshot | null = null;
+  /**
+   * The counters of every context without a syscall: shim6_tx and shim6_rx
+   * are BPF_F_MMAPABLE arrays, mapped read-only once and read in place
+   * (live: what the programs count shows at once). For sampling many
+   * contexts, where stats() costs 3 lookups each.
+   */
+  countersView(): StatsSnapshot {
+    if (!this.#countersView) {
+      const n = native();
+      this.#countersView = { tx: Buffer.from(n.mapMmap(this.fds.shim6_tx)), rx: Buffer.from(n.mapMmap(this.fds.shim6_rx)), lo: 0 };
+    }
+    return this.#countersView;
+  }
+  /**
+   * Context id's counters in a counters view, given the home slot of its
+   * pair (pairSlot); undefined when its egress record is not there (an
+   * overflowed pair, in shim6_ulid): ask stats(id) then.
+   */
+  statsFrom(snap: StatsSnapshot, id: number, slot: number): CtxStats | undefined {
+    const T = L.Shim6TxLayout.fields, R = L.Shim6RxLayout.fields;
+    const to = slot * L.Shim6TxLayout.size, ro = (id - snap.lo) * L.Shim6RxLayout.size;
+    if (to < 0 || to + L.Shim6TxLayout.size > snap.tx.length || snap.tx.readUInt32LE(to + T.id.offset) !== id) return undefined;
+    const tx = snap.tx, rx = snap.rx;
+    const u64 = (b: Buffer, o: number) => b.readBigUInt64LE(o);
+    const s: CtxStats = {
+      txPackets: u64(tx, to + T.txPackets.offset), txBytes: u64(tx, to + T.txBytes.offset), lastTxNs: u64(tx, to + T.lastTxNs.offset),
+      rxPackets: u64(tx, to + T.rxPackets.offset), rxBytes: u64(tx, to + T.rxBytes.offset), lastRxNs: u64(tx, to + T.lastRxNs.offset),
+    };
+    if (ro >= 0 && ro + L.Shim6RxLayout.size <= rx.length && rx.readUInt32LE(ro + R.id.offset) === id) {
+      s.rxPackets += u64(rx, ro + R.rxPackets.offset);
+      s.rxBytes += u64(rx, ro + R.rxBytes.offset);
+      const last = u64(rx, ro + R.lastRxNs.offset);
+      if (last > s.lastRxNs) s.lastRxNs = last;
     }
     return s;
   }

@@ -5,7 +5,7 @@
 
 // ---- constants (bpf/shim6_consts.h) ----
 export const ABI_MAGIC = 0x53484936;
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 export const CNT_GSO_HEAD = 2;
 export const CNT_GSO_LOOP_IN = 1;
 export const CNT_GSO_LOOP_OUT = 0;

@@ -484,3 +484,28 @@ describe('forked contexts (RFC 6316 §11.1)', () => {
     }
   });
 });
+
+// How the agent samples many contexts (src/agent/agent.ts #snapshot): the
+// counters read in the mapped arrays must be what stats(id) reads record by
+// record, and live (no copy).
+describe('counters read in place (countersView / statsFrom)', () => {
+  it('agree with stats(id) after traffic both ways; a record not at the given slot is not taken', () => {
+    const m = fx.maps;
+    fx.run(fx.progs.head.shim6_egress, buildPacket(ulid(udp)));
+    fx.run(fx.progs.head.shim6_ingress, buildPacket(shimmed(udp, [], 0)));
+    fx.run(fx.progs.head.shim6_ingress, buildPacket({ src: B1, dst: A1, l4: udp }));
+    const snap = m.countersView();
+    const slotOf = (id: number) => {
+      const c = m.ctxGet(id)!;
+      return pairSlot({ ulidLocal: c.ulidLocal, ulidPeer: c.ulidPeer, fii: c.fii });
+    };
+    for (const id of [1, 2, 3]) expect(m.statsFrom(snap, id, slotOf(id))).toEqual(m.stats(id));
+    expect(m.stats(1).txPackets).toBeGreaterThan(0n);
+    expect(m.stats(1).rxPackets).toBeGreaterThan(0n);
+    expect(m.stats(2).rxPackets).toBeGreaterThan(0n);
+    expect(m.statsFrom(snap, 1, (slotOf(1) + 1) % L.TX_SLOTS)).toBeUndefined();
+    const before = m.statsFrom(snap, 1, slotOf(1))!.txPackets;
+    fx.run(fx.progs.head.shim6_egress, buildPacket(ulid(udp)));
+    expect(m.statsFrom(snap, 1, slotOf(1))!.txPackets).toBe(before + 1n);
+  });
+});
