@@ -455,6 +455,18 @@ export class Agent {
         // from the upper layer (RFC 5534 §4.2) starts REAP's exploration now
         // instead of after the Send Timeout. Ignored while exploring.
         const s = this.#host.context({ ulidLocal: ev.src, ulidPeer: ev.dst });
+        // A retransmission that is not an RTO (rtos = 0: tail-loss probe,
+        // fast retransmit) while the pair still delivers is TCP recovering
+        // from a loss or reordering, not a broken path: exploring on it made
+        // every path switch (reordering, retransmissions) start the next
+        // exploration, and a bulk stream never settled (fail-back never came).
+        if (ev.ifindex === 0 && s?.ctLocal != null) {
+          const last = this.#sample(s.ctLocal)?.lastRx;
+          if (last !== undefined && now - last < Agent.RETRANS_QUIET_MS) {
+            this.counters.events['tcp-retrans-ignored'] = (this.counters.events['tcp-retrans-ignored'] ?? 0) + 1;
+            return;
+          }
+        }
         if (s?.ctLocal != null && s.state === ContextState.Established && this.#reap.feedback(now, s.ctLocal, 'tcp-rto')) {
           this.#ctxLog(s).debug({ event: 'tcp-rto', rtos: ev.ifindex }, 'TCP retransmission timeout: REAP feedback');
         }
@@ -746,6 +758,9 @@ export class Agent {
     if (st.lastRxNs > 0n) out.lastRx = Number(st.lastRxNs) / 1e6;
     return out;
   }
+
+  /** A retransmission is feedback only when nothing arrived for this long (ms). */
+  static readonly RETRANS_QUIET_MS = 150;
 
   /** From this many contexts on, sampling reads the counters in place. */
   static readonly VIEW_MIN = 64;

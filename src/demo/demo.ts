@@ -24,10 +24,11 @@ const program = new Command('demo')
   .description('shim6 demo: a TCP stream survives the death of its path')
   .option('--ci', 'headless: no live status line, shorter phases, JSON summary, non-zero exit on failure')
   .option('--record <file>', 'write the timeline as JSON (samples: locator pair, REAP state, throughput; pauses; events); plot it with shim6ctl report FILE')
+  .option('--logs <dir>', "write both agents' JSON logs (debug level) to DIR/A.log and DIR/B.log on exit")
   .option('--phase-ms <ms>', 'length of the calm phases', (v) => Number(v))
   .option('--send-timeout <ms>', 'REAP Send Timeout of the agents (RFC default 15000)', (v) => Number(v), 3000)
   .parse(process.argv);
-const opts = program.opts<{ ci?: boolean; record?: string; phaseMs?: number; sendTimeout: number }>();
+const opts = program.opts<{ ci?: boolean; record?: string; logs?: string; phaseMs?: number; sendTimeout: number }>();
 const phase = opts.phaseMs ?? (opts.ci ? 1500 : 3000);
 const tty = process.stdout.isTTY && !opts.ci;
 
@@ -55,6 +56,11 @@ const event = (kind: string, detail: string, at?: number) => {
 };
 
 function cleanup(): void {
+  const dir = opts.logs;
+  if (dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    agents.forEach((a, i) => fs.writeFileSync(path.join(dir, `${'AB'[i]}.log`), a.logs.map((l) => JSON.stringify(l)).join('\n') + '\n'));
+  }
   for (const a of agents) a.child.kill('SIGKILL');
   agents = [];
   topo?.teardown();
@@ -71,8 +77,9 @@ async function main(): Promise<number> {
   const t = topo;
   const cfg = path.join(t.dir, 'demo.json');
   fs.writeFileSync(cfg, JSON.stringify({ reap: { sendTimeoutMs: opts.sendTimeout, failbackHoldMs: phase } }));
-  const A = t.A.agent({ args: ['--config', cfg], logLevel: 'info' });
-  const B = t.B.agent({ args: ['--config', cfg], logLevel: 'info' });
+  const logLevel = opts.logs ? 'debug' : 'info';
+  const A = t.A.agent({ args: ['--config', cfg], logLevel });
+  const B = t.B.agent({ args: ['--config', cfg], logLevel });
   agents = [A, B];
   await Promise.all([A.ready, B.ready]);
   const hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
