@@ -291,7 +291,7 @@ async function agentTarget(): Promise<Target> {
       });
     }
     await Promise.all([A.ready, B.ready]);
-    const hba = (x: AgentProcess) => x.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    const hba = (x: AgentProcess) => x.hbaAddresses();
     const hA = hba(A), hB = hba(B);
     const echo = t.B.flow('echo-server', { bind: hB[0], port: 7701 });
     await echo.ready;

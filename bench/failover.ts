@@ -53,8 +53,8 @@ async function profile(name: string): Promise<{ result: Record<string, { p50_s: 
     A = t.A.agent({ args: ['--config', cfg], logLevel: 'info' });
     B = t.B.agent({ args: ['--config', cfg], logLevel: 'info' });
     await Promise.all([A.ready, B.ready]);
-    const hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
-    const hB = B.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    const hA = A.hbaAddresses();
+    const hB = B.hbaAddresses();
     const ctxA = (): ContextView | undefined => A!.ctlJson<ContextView[]>('contexts').find((c) => c.state === 'ESTABLISHED');
     const ctxB = (): ContextView | undefined => B!.ctlJson<ContextView[]>('contexts').find((c) => c.state === 'ESTABLISHED');
     const onPath1 = (): boolean => {

@@ -208,8 +208,6 @@ export interface Shim6Native {
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;
   mapDelete(fd: number, key: Buffer): boolean;
   mapKeys(fd: number, limit?: number): Buffer[];
-  /** Values of keys start .. start + count - 1 of an array map, back to back (per-CPU: ncpus × 8-byte-rounded each); BPF_MAP_LOOKUP_BATCH. */
-  mapLookupBatch(fd: number, start: number, count: number): Buffer;
   /** Read-only live mapping of a BPF_F_MMAPABLE array map's values (key 0 first); unmapped when collected. */
   mapMmap(fd: number): ArrayBuffer;
   numPossibleCpus(): number;

@@ -14,7 +14,7 @@ export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
   progInfo: 'function', progFdById: 'function', progTestRun: 'function',
   tcAttach: 'function', tcDetach: 'function', tcQuery: 'function',
   mapInfo: 'function', mapLookup: 'function', mapUpdate: 'function', mapDelete: 'function',
-  mapKeys: 'function', mapLookupBatch: 'function', mapMmap: 'function', numPossibleCpus: 'function', ifNameToIndex: 'function',
+  mapKeys: 'function', mapMmap: 'function', numPossibleCpus: 'function', ifNameToIndex: 'function',
   ifIndexToName: 'function', socketCookie: 'function', ensureBpffs: 'function',
   netnsCookie: 'function', cgroupLink: 'function', linkUpdate: 'function',
   linkInfo: 'function', cgroupQuery: 'function',

@@ -405,42 +405,6 @@ Napi::Value MapKeys(const Napi::CallbackInfo &info) {
   return out;
 }
 
-// mapLookupBatch(fd, start, count) -> Buffer: the values of keys start ..
-// start + count - 1 of an array map, back to back (per-CPU maps: ncpus
-// values each, rounded to 8 bytes), read with BPF_MAP_LOOKUP_BATCH (a few
-// syscalls for any count, where mapLookup costs one per key). Shorter when
-// the map ends first.
-Napi::Value MapLookupBatch(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  int fd = ArgInt(info, 0, "fd");
-  int64_t start = ArgInt(info, 1, "start");
-  int64_t count = ArgInt(info, 2, "count");
-  MapShape s = Shape(env, fd);
-  if ((s.type != BPF_MAP_TYPE_ARRAY && s.type != BPF_MAP_TYPE_PERCPU_ARRAY) || s.key_size != 4)
-    ThrowType(env, "mapLookupBatch reads array maps only");
-  if (start < 0 || start > UINT32_MAX || count < 0 || count > (1 << 24)) ThrowType(env, "start/count out of range");
-  std::vector<uint8_t> vals((size_t)count * s.buf_size);
-  std::vector<uint32_t> keys((size_t)count);
-  uint32_t prev = start > 0 ? (uint32_t)(start - 1) : 0, next = 0;
-  bool first = start == 0;
-  size_t got = 0;
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  while (got < (size_t)count) {
-    uint32_t n = (uint32_t)((size_t)count - got);
-    int r = bpf_map_lookup_batch(fd, first ? nullptr : &prev, &next, keys.data() + got, vals.data() + got * s.buf_size, &n, &opts);
-    int e = errno;
-    got += n;
-    if (r < 0) {
-      if (e == ENOENT) break;
-      ThrowErrno(env, e, "bpf_map_lookup_batch");
-    }
-    if (n == 0) break;
-    prev = next;
-    first = false;
-  }
-  return Napi::Buffer<uint8_t>::Copy(env, vals.data(), got * s.buf_size);
-}
-
 // mapMmap(fd) -> ArrayBuffer: a read-only shared mapping of a
 // BPF_F_MMAPABLE array map's values (value_size apart, key 0 first), live:
 // what the programs write shows without a syscall. Unmapped when the
@@ -906,7 +870,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
   exports.Set("mapKeys", Napi::Function::New(env, MapKeys));
-  exports.Set("mapLookupBatch", Napi::Function::New(env, MapLookupBatch));
   exports.Set("mapMmap", Napi::Function::New(env, MapMmap));
   exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));

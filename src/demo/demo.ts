@@ -82,8 +82,8 @@ async function main(): Promise<number> {
   const B = t.B.agent({ args: ['--config', cfg], logLevel });
   agents = [A, B];
   await Promise.all([A.ready, B.ready]);
-  const hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
-  const hB = B.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+  const hA = A.hbaAddresses();
+  const hB = B.hbaAddresses();
   event('setup', `agents up; HBA sets: A ${hA.join(', ')}; B ${hB.join(', ')}`);
   // The agents' control sockets, in process (no shim6ctl per sample: the event loop stays free).
   const established = async (x: AgentProcess): Promise<ContextView | undefined> =>

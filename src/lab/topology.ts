@@ -174,6 +174,10 @@ export class AgentProcess {
     return this.exited;
   }
   /** A request on the agent's control socket (ctl with --socket, JSON). */
+  /** The agent's HBA addresses (its ULIDs), from `shim6ctl agent status`. */
+  hbaAddresses(): string[] {
+    return this.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+  }
   ctlJson<T>(...args: string[]): T {
     return JSON.parse(this.host.exec(process.execPath, [this.host.topo.ctlPath, '--bpffs', this.host.topo.bpffs, '--state-dir', this.host.topo.stateDir, '--socket', this.socket, ...args, '--json'])) as T;
   }

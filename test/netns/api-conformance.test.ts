@@ -121,8 +121,8 @@ describe('RFC 6316 conformance between two agents', () => {
     A = t.A.agent({ logLevel: 'info' });
     B = t.B.agent({ logLevel: 'info' });
     await Promise.all([A.ready, B.ready]);
-    hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
-    hB = B.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    hA = A.hbaAddresses();
+    hB = B.hbaAddresses();
     apiSocket = A.ctlJson<{ apiSocket: string }>('agent', 'status').apiSocket;
     const tcp = t.B.flow('echo-server', { bind: hB[0], port: TCP_PORT });
     const udp = t.B.flow('udp-echo', { bind: hB[0], port: UDP_PORT });

@@ -69,8 +69,8 @@ describe('RFC 6316 context forking between two agents', () => {
     A = t.A.agent({ logLevel: 'info' });
     B = t.B.agent({ logLevel: 'info' });
     await Promise.all([A.ready, B.ready]);
-    hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
-    hB = B.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    hA = A.hbaAddresses();
+    hB = B.hbaAddresses();
   }, 60_000);
   afterAll(async () => {
     await Promise.all([A?.stop(), B?.stop()]).catch(() => {});

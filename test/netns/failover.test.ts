@@ -38,8 +38,8 @@ describe('REAP failover between two agents', () => {
     A = t.A.agent({ args: ['--config', cfg, '--metrics', '[::1]:9640'], logLevel: 'info' });
     B = t.B.agent({ args: ['--config', cfg, '--metrics', '[::1]:9640'], logLevel: 'info' });
     await Promise.all([A.ready, B.ready]);
-    hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
-    hB = B.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    hA = A.hbaAddresses();
+    hB = B.hbaAddresses();
   }, 60_000);
   afterAll(async () => {
     await Promise.all([A?.stop(), B?.stop()]).catch(() => {});

@@ -110,8 +110,8 @@ describe('shim6d under systemd\'s eyes', () => {
   });
 
   it('after the drop: sets up a context, follows an address change, answers SIGHUP with RELOADING=1 then READY=1', async () => {
-    const hA = A.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
-    const hB = B.ctlJson<{ hba: Array<{ address: string }> }>('agent', 'status').hba.map((h) => h.address);
+    const hA = A.hbaAddresses();
+    const hB = B.hbaAddresses();
     const server = t.B.flow('echo-server', { bind: hB[0], port: 7101 });
     await server.ready;
     const client = t.A.flow('echo-client', { to: hB[0], port: 7101, from: hA[0], 'interval-ms': 10, 'duration-ms': 1500 });
