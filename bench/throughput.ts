@@ -2,11 +2,16 @@
 // the namespace topology: without programs, with programs and the context on
 // the ULIDs, and with the context failed over to path 2 (payload header on
 // every packet). Interleaved rounds, medians; JSON on the last line.
+// The programs run with tc ingress only (xdp off) and with shim6_xdp on the
+// uplinks (SHIM6_BENCH_XDP, default native): keys ulid_*/shimmed_* are the
+// loader's default (SHIM6_XDP, else off), *_xdp_* the XDP figures.
 import { Topology, ADDR } from '../src/lab/topology.js';
+import { DEFAULT_XDP } from '../src/dataplane/loader.js';
 
 const ROUNDS = Number(process.env.SHIM6_BENCH_ROUNDS ?? 3);
 const SECS = Number(process.env.SHIM6_BENCH_SECS ?? 3);
 const GSO = (process.env.SHIM6_GSO ?? 'segment') as 'segment' | 'head';
+const XDP = (process.env.SHIM6_BENCH_XDP ?? 'native') as 'native' | 'generic';
 
 async function iperf(t: Topology): Promise<number> {
   const srv = t.B.spawn('iperf3', ['-s', '-1', '-B', ADDR.B1]);
@@ -23,22 +28,27 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
 
 const t = Topology.create();
 try {
-  const res = { baseline: [] as number[], ulid: [] as number[], shimmed: [] as number[] };
+  const res = { baseline: [] as number[], ulid: [] as number[], shimmed: [] as number[], ulid_xdp: [] as number[], shimmed_xdp: [] as number[] };
+  const down = () => { t.A.ctl('dataplane', 'down'); t.B.ctl('dataplane', 'down'); };
   for (let r = 0; r < ROUNDS; r++) {
     res.baseline.push(await iperf(t));
-    t.shimBoth({ gso: GSO, pair: 1 });
-    res.ulid.push(await iperf(t));
-    t.switchPath(2);
-    res.shimmed.push(await iperf(t));
-    t.A.ctl('dataplane', 'down');
-    t.B.ctl('dataplane', 'down');
+    // Alternate which variant goes first, so neither always follows the baseline.
+    for (const x of r % 2 ? ['xdp', 'default'] : ['default', 'xdp']) {
+      t.shimBoth({ gso: GSO, pair: 1, ...(x === 'xdp' ? { xdp: XDP } : {}) });
+      (x === 'xdp' ? res.ulid_xdp : res.ulid).push(await iperf(t));
+      t.switchPath(2);
+      (x === 'xdp' ? res.shimmed_xdp : res.shimmed).push(await iperf(t));
+      down();
+    }
   }
   const b = median(res.baseline), u = median(res.ulid), s = median(res.shimmed);
+  const ux = median(res.ulid_xdp), sx = median(res.shimmed_xdp);
   const r2 = (x: number) => Math.round(x * 100) / 100;
   process.stdout.write(JSON.stringify({
-    bench: 'throughput', gso: GSO, rounds: ROUNDS, secs: SECS,
+    bench: 'throughput', gso: GSO, xdp_default: process.env.SHIM6_XDP || DEFAULT_XDP, xdp: XDP, rounds: ROUNDS, secs: SECS,
     baseline_gbps: r2(b), ulid_gbps: r2(u), shimmed_gbps: r2(s),
     ulid_ratio: r2(u / b), shimmed_ratio: r2(s / b),
+    ulid_xdp_gbps: r2(ux), shimmed_xdp_gbps: r2(sx), ulid_xdp_ratio: r2(ux / b), shimmed_xdp_ratio: r2(sx / b),
     samples: res, goals: { ulid_ratio_min: 0.97, shimmed_ratio_min: 0.8 },
   }) + '\n');
 } finally {

@@ -98,10 +98,12 @@ static __always_inline void stats_rx_plain(struct shim6_tx *t, struct __sk_buff 
 	stamp(&t->last_rx_ns, &t->last_rx_jiffies);
 }
 
-static __always_inline void stats_rx(struct shim6_rx *r, struct __sk_buff *skb)
+/* Payload-header packets of r: pkts packets of bytes bytes (Ethernet header
+ * and payload header included, as they arrived). */
+static __always_inline void stats_rx(struct shim6_rx *r, __u64 pkts, __u64 bytes)
 {
-	__sync_fetch_and_add(&r->rx_packets, skb_pkts(skb));
-	__sync_fetch_and_add(&r->rx_bytes, skb->len);
+	__sync_fetch_and_add(&r->rx_packets, pkts);
+	__sync_fetch_and_add(&r->rx_bytes, bytes);
 	stamp(&r->last_rx_ns, &r->last_rx_jiffies);
 }
 
@@ -117,12 +119,12 @@ static __always_inline void rx_pair(struct shim6_rx *r, const __u8 *local, const
 	}
 }
 
-static __always_inline void emit(__u32 type, struct __sk_buff *skb, const __u8 *src,
+static __always_inline void emit(__u32 type, __u32 ifindex, const __u8 *src,
 				 const __u8 *dst, __u64 tag, __u64 cookie)
 {
 	struct shim6_event ev = {
 		.type = type,
-		.ifindex = skb->ifindex,
+		.ifindex = ifindex,
 		.ts_ns = bpf_ktime_get_ns(),
 		.tag = tag,
 		.cookie = cookie,
@@ -142,7 +144,7 @@ static __always_inline void emit_no_context(struct __sk_buff *skb, struct shim6_
 	if (last && now - *last < SHIM6_EVENT_HOLD_NS)
 		return;
 	bpf_map_update_elem(&shim6_seen, key, &now, BPF_ANY);
-	emit(SHIM6_EV_NO_CONTEXT, skb, key->ulid_local, key->ulid_peer, 0, cookie);
+	emit(SHIM6_EV_NO_CONTEXT, skb->ifindex, key->ulid_local, key->ulid_peer, 0, cookie);
 }
 
 /* Leave by uplink ifindex. The kernel looks the route up (oif = ifindex,
@@ -449,7 +451,7 @@ static __always_inline int translate_icmp_error(struct __sk_buff *skb, struct sh
 	bpf_csum_level(skb, BPF_CSUM_LEVEL_RESET);
 	r = bpf_map_lookup_elem(&shim6_rx, &id);
 	if (r && r->id == id)
-		stats_rx(r, skb);
+		stats_rx(r, skb_pkts(skb), skb->len);
 	return TC_ACT_OK;
 }
 
@@ -510,42 +512,79 @@ static __always_inline void fork_claim(struct __sk_buff *skb, __u8 proto, __u32 
 	bpf_sk_release(sk);
 }
 
+/* Verdicts of rx_accept. */
+#define RX_ACCEPT  0 /* strip the header and restore the ULIDs */
+#define RX_STACK   1 /* control message (P = 0): the agent's raw socket */
+#define RX_UNKNOWN 2 /* no context has the tag: event, then the stack */
+#define RX_DROP    3 /* dropped, counted (and the event sent) */
+#define RX_FORK    4 /* forked context and no_fork: left to tc (fork_claim), not counted */
+
+/* What tc ingress (shim6_ingress) and XDP (shim6_xdp) both do with a payload
+ * header sh of a packet from saddr to daddr, pkts packets of bytes bytes,
+ * arrived on ifindex: find its context by CT(local), check that it accepts,
+ * that saddr is in Ls(peer) and daddr in Ls(local), count and stamp it and
+ * record the pair it came on. RX_ACCEPT sets *rp; the caller strips. */
+static __always_inline int rx_accept(const __u8 *sh, const __u8 *saddr, const __u8 *daddr,
+				     __u32 ifindex, __u64 pkts, __u64 bytes, int no_fork,
+				     struct shim6_rx **rp)
+{
+	struct shim6_rx *r;
+	__u64 tag;
+
+	if (!(sh[2] & 0x80))
+		return RX_STACK;
+	if (sh[1] != 0) {
+		count_drop(SHIM6_DROP_BAD_HLEN);
+		return RX_DROP;
+	}
+	tag = shim6_tag_from(sh);
+	r = find_rx(tag);
+	if (!r)
+		return RX_UNKNOWN;
+	if (!(r->flags & SHIM6_CTX_F_INBOUND)) {
+		count_drop(SHIM6_DROP_CTX_INACTIVE);
+		return RX_DROP;
+	}
+	if (no_fork && r->fii)
+		return RX_FORK;
+	if (!has_locator(r, SHIM6_SIDE_PEER, saddr) || !has_locator(r, SHIM6_SIDE_LOCAL, daddr)) {
+		emit(SHIM6_EV_BAD_LOCATOR, ifindex, saddr, daddr, tag, 0);
+		count_drop(SHIM6_DROP_BAD_LOCATOR);
+		return RX_DROP;
+	}
+	stats_rx(r, pkts, bytes);
+	rx_pair(r, daddr, saddr);
+	*rp = r;
+	return RX_ACCEPT;
+}
+
 /* A payload header (copied into sh) at offset ins, named by the Next Header
  * byte at nh_off: check it, find its context, check the locators, strip it
  * and restore the ULIDs. ip6 points at the fixed header. */
 static __always_inline int receive_payload(struct __sk_buff *skb, struct ipv6hdr *ip6,
 					   const __u8 *sh, __u32 ins, __u32 nh_off)
 {
-	struct shim6_rx *r;
+	struct shim6_rx *r = NULL;
 	__u8 ulids[32], hop_limit = ip6->hop_limit;
 	__be16 plen = ip6->payload_len;
 	__u32 fii;
-	__u64 tag;
-	int err;
+	int err, v;
 
-	if (!(sh[2] & 0x80))
-		return TC_ACT_OK; /* control message (P = 0): the agent's raw socket */
-	if (sh[1] != 0)
-		return drop(SHIM6_DROP_BAD_HLEN);
-	tag = shim6_tag_from(sh);
-	r = find_rx(tag);
-	if (!r) {
+	v = rx_accept(sh, ip6->saddr.s6_addr, ip6->daddr.s6_addr, skb->ifindex, skb_pkts(skb),
+		      skb->len, 0, &r);
+	if (v == RX_UNKNOWN) {
 		/* The agent answers with R1bis; the stack drops the packet. */
-		emit(SHIM6_EV_UNKNOWN_TAG, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
+		emit(SHIM6_EV_UNKNOWN_TAG, skb->ifindex, ip6->saddr.s6_addr, ip6->daddr.s6_addr,
+		     shim6_tag_from(sh), 0);
 		return TC_ACT_OK;
 	}
-	if (!(r->flags & SHIM6_CTX_F_INBOUND))
-		return drop(SHIM6_DROP_CTX_INACTIVE);
-	if (!has_locator(r, SHIM6_SIDE_PEER, ip6->saddr.s6_addr) ||
-	    !has_locator(r, SHIM6_SIDE_LOCAL, ip6->daddr.s6_addr)) {
-		emit(SHIM6_EV_BAD_LOCATOR, skb, ip6->saddr.s6_addr, ip6->daddr.s6_addr, tag, 0);
-		return drop(SHIM6_DROP_BAD_LOCATOR);
-	}
+	if (v == RX_STACK)
+		return TC_ACT_OK;
+	if (v != RX_ACCEPT || !r)
+		return TC_ACT_SHOT;
 	__builtin_memcpy(ulids, r->ulid_peer, 16);
 	__builtin_memcpy(ulids + 16, r->ulid_local, 16);
 	fii = r->fii;
-	stats_rx(r, skb);
-	rx_pair(r, ip6->daddr.s6_addr, ip6->saddr.s6_addr);
 	if (ins == IP6_END) {
 		err = shim6_remove_first(skb, plen, hop_limit, sh[0], ulids, ulids + 16);
 		if (err)
@@ -577,6 +616,14 @@ static __always_inline int rx_plain(struct __sk_buff *skb, struct ipv6hdr *ip6)
 	return TC_ACT_OK;
 }
 
+/* Did shim6_xdp strip this packet (SHIM6_XDP_META in its metadata)? */
+static __always_inline int xdp_stripped(struct __sk_buff *skb)
+{
+	__u32 *meta = (void *)(long)skb->data_meta;
+
+	return (void *)(meta + 1) <= (void *)(long)skb->data && *meta == SHIM6_XDP_META;
+}
+
 SEC("tc")
 int shim6_ingress(struct __sk_buff *skb)
 {
@@ -589,6 +636,11 @@ int shim6_ingress(struct __sk_buff *skb)
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV6))
 		return TC_ACT_OK;
+	if (xdp_stripped(skb)) {
+		/* shim6_xdp received it (checked, counted, stripped) before GRO. */
+		count(SHIM6_CNT_XDP_SKB);
+		return TC_ACT_OK;
+	}
 	if (data + IP6_END > data_end)
 		return drop(SHIM6_DROP_TRUNCATED);
 	ip6 = data + L3_OFF;
@@ -634,6 +686,83 @@ int shim6_ingress(struct __sk_buff *skb)
 	}
 
 	return rx_plain(skb, ip6);
+}
+
+/* ---- shim6_xdp: payload headers stripped before GRO --------------------------
+ *
+ * XDP on the uplinks (optional, `dataplane up --xdp`). GRO has no handler for
+ * next header 140, so packets carrying a payload header reach TCP one segment
+ * at a time when tc ingress strips them (after GRO). This program does what
+ * shim6_ingress does for the common case, a payload header (P = 1) right
+ * after the fixed header, with the same rx_accept, before GRO: the restored
+ * TCP segments merge again. The Ethernet and IPv6 headers move 8 bytes up
+ * over the payload header (the upper layer stays where it was, so a partial
+ * checksum's offsets stay right); the ULIDs come back in the same store.
+ * Everything else goes on to tc ingress unchanged (XDP_PASS): control
+ * messages, unknown tags (tc sends the event), headers deeper in the chain,
+ * ICMPv6 errors, forked contexts (tc gives their sockets the FII). What it
+ * stripped carries SHIM6_XDP_META in the XDP metadata, and tc ingress leaves
+ * it alone. */
+SEC("xdp")
+int shim6_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u8 head[IP6_PLEN_OFF], buf[SHIM6_FIRST_LEN], sh[SHIM6_PAYLOAD_HLEN], *p;
+	struct shim6_rx *r = NULL;
+	struct ipv6hdr *ip6;
+	struct ethhdr *eth;
+	__u32 *meta;
+	int v;
+
+	if (data + IP6_END + SHIM6_PAYLOAD_HLEN > data_end)
+		return XDP_PASS; /* tc counts the truncated ones */
+	eth = data;
+	ip6 = data + L3_OFF;
+	if (eth->h_proto != bpf_htons(ETH_P_IPV6) || ip6->nexthdr != SHIM6_NEXTHDR)
+		return XDP_PASS;
+	if (ipv6_is_multicast(ip6->daddr.s6_addr) || ipv6_is_linklocal(ip6->saddr.s6_addr))
+		return XDP_PASS;
+	__builtin_memcpy(sh, data + IP6_END, SHIM6_PAYLOAD_HLEN);
+	if (!(sh[2] & 0x80))
+		return XDP_PASS; /* control message */
+	/* The packet must be what the header says: a shorter one goes to tc,
+	 * which counts it. */
+	if (data + IP6_END + bpf_ntohs(ip6->payload_len) > data_end)
+		return XDP_PASS;
+	v = rx_accept(sh, ip6->saddr.s6_addr, ip6->daddr.s6_addr, ctx->ingress_ifindex, 1,
+		      data_end - data, 1, &r);
+	if (v == RX_DROP)
+		return XDP_DROP;
+	if (v != RX_ACCEPT || !r)
+		return XDP_PASS; /* RX_FORK: tc gives the socket the fork's FII */
+	fill_first(buf, ip6->payload_len, -SHIM6_PAYLOAD_HLEN, sh[0], ip6->hop_limit, r->ulid_peer,
+		   r->ulid_local);
+	__builtin_memcpy(head, data, sizeof(head));
+	if (bpf_xdp_adjust_head(ctx, SHIM6_PAYLOAD_HLEN) < 0) {
+		count_drop(SHIM6_DROP_ADJUST_ROOM);
+		return XDP_DROP;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + IP6_END > data_end)
+		return XDP_DROP; /* cannot happen: checked above */
+	p = data;
+	__builtin_memcpy(p, head, sizeof(head));
+	__builtin_memcpy(p + IP6_PLEN_OFF, buf, sizeof(buf));
+	count(SHIM6_CNT_XDP_STRIP);
+	if (bpf_xdp_adjust_meta(ctx, -4) == 0) {
+		meta = (void *)(long)ctx->data_meta;
+		if ((void *)(meta + 1) <= (void *)(long)ctx->data)
+			*meta = SHIM6_XDP_META;
+	}
+	return XDP_PASS;
+}
+
+/* Reference point for the benchmarks: the cheapest possible XDP program. */
+SEC("xdp")
+int shim6_xdp_empty(struct xdp_md *ctx)
+{
+	return XDP_PASS;
 }
 
 /* Reference point for the benchmarks: the cheapest possible tc program. */

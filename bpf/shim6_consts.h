@@ -9,7 +9,7 @@
  * value or event layout changes: the loader refuses pinned maps of another
  * version instead of misreading them. */
 #define SHIM6_ABI_MAGIC   0x53484936 /* "SHI6" */
-#define SHIM6_ABI_VERSION 3
+#define SHIM6_ABI_VERSION 4
 
 #define SHIM6_NEXTHDR        140 /* IANA protocol number for Shim6 */
 #define SHIM6_PAYLOAD_HLEN   8   /* payload extension header, RFC 5533 5.2 */
@@ -124,7 +124,15 @@
 #define SHIM6_CNT_TCP_RTO          5 /* RTOs of TCP sockets on ULID pairs with a context */
 #define SHIM6_CNT_TCP_UNBOUND      6 /* bounds lifted after SHIM6_TCP_RTO_BOUNDED RTOs */
 #define SHIM6_CNT_STANDBY_SWITCH   7 /* contexts moved to their staged standby pair by shim6_sockops */
-#define SHIM6_CNT_MAX              8
+#define SHIM6_CNT_XDP_STRIP        8 /* payload headers stripped by shim6_xdp (one per packet, before GRO) */
+#define SHIM6_CNT_XDP_SKB          9 /* skbs shim6_ingress saw marked by shim6_xdp (after GRO): fewer than
+				       * XDP_STRIP when GRO merged the restored segments */
+#define SHIM6_CNT_MAX             16
+
+/* shim6_xdp marks what it stripped with 4 bytes of XDP metadata, so that
+ * shim6_ingress (tc, after GRO) neither counts it again nor takes it for a
+ * packet that arrived on the ULIDs. */
+#define SHIM6_XDP_META 0x53364d44 /* "S6MD" */
 
 /* GSO strategy, load-time setting (see README "GSO"). */
 #define SHIM6_GSO_SEGMENT 0 /* kernel segments before insertion (shim pair, GSO off) */

@@ -32,6 +32,11 @@ export interface LoadResult {
   maps: Record<string, number>;  // map name -> fd (owned by the caller)
 }
 
+export interface XdpHook {
+  ifindex: number;
+  mode?: 'native' | 'generic';
+}
+
 export interface TcHook {
   ifindex: number;
   direction: 'ingress' | 'egress';
@@ -203,6 +208,11 @@ export interface Shim6Native {
   tcAttach(hook: TcHook & { progFd: number }): number;
   tcDetach(hook: TcHook): boolean;
   tcQuery(hook: TcHook): number | null;
+  /** XDP on a device: 'native' (driver mode, the default) or 'generic'
+   * (skb mode). Attach replaces what is there and returns the program id. */
+  xdpAttach(hook: XdpHook & { progFd: number }): number;
+  xdpDetach(hook: XdpHook): boolean;
+  xdpQuery(hook: XdpHook): number | null;
   mapInfo(fd: number): MapInfo;
   mapLookup(fd: number, key: Buffer): Buffer | null;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;

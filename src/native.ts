@@ -6,13 +6,14 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Shim6Native } from '../native/index.js';
 
-export type { Shim6Native, NativeError, TcHook, MapInfo, ProgInfo, TestRunResult, LinkInfo, CapState } from '../native/index.js';
+export type { Shim6Native, NativeError, TcHook, XdpHook, MapInfo, ProgInfo, TestRunResult, LinkInfo, CapState } from '../native/index.js';
 
 /** Export names and kinds the addon must provide (checked by a test). */
 export const EXPORT_KINDS: Record<keyof Shim6Native, 'function' | 'class'> = {
   load: 'function', objGet: 'function', objPin: 'function', closeFd: 'function',
   progInfo: 'function', progFdById: 'function', progTestRun: 'function',
   tcAttach: 'function', tcDetach: 'function', tcQuery: 'function',
+  xdpAttach: 'function', xdpDetach: 'function', xdpQuery: 'function',
   mapInfo: 'function', mapLookup: 'function', mapUpdate: 'function', mapDelete: 'function',
   mapKeys: 'function', mapMmap: 'function', numPossibleCpus: 'function', ifNameToIndex: 'function',
   ifIndexToName: 'function', socketCookie: 'function', ensureBpffs: 'function',

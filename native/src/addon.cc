@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/icmp6.h>
 #include <linux/netlink.h>
+#include <linux/if_link.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -312,6 +313,60 @@ Napi::Value TcQuery(const Napi::CallbackInfo &info) {
   if (err == -ENOENT || err == -EINVAL || err == -ENODEV) return env.Null();
   if (err) ThrowErrno(env, err, "bpf_tc_query");
   return Napi::Number::New(env, opts.prog_id);
+}
+
+// ---- XDP ---------------------------------------------------------------------
+
+// mode 'native' (driver) or 'generic' (skb) -> XDP_FLAGS_*
+uint32_t XdpMode(Napi::Object o) {
+  Napi::Env env = o.Env();
+  Napi::Value m = o.Get("mode");
+  std::string ms = m.IsString() ? m.As<Napi::String>().Utf8Value() : "native";
+  if (ms == "native") return XDP_FLAGS_DRV_MODE;
+  if (ms == "generic") return XDP_FLAGS_SKB_MODE;
+  ThrowType(env, "mode must be 'native' or 'generic'");
+  return 0;
+}
+
+// xdpAttach({ ifindex, progFd, mode? }) -> prog id (replaces what is there)
+Napi::Value XdpAttach(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = ArgObj(info, 0, "options");
+  int ifindex = PropInt(o, "ifindex", 0, true);
+  int fd = PropInt(o, "progFd", -1, true);
+  uint32_t flags = XdpMode(o);
+  int err = bpf_xdp_attach(ifindex, fd, flags, NULL);
+  if (err) ThrowErrno(env, err, "bpf_xdp_attach");
+  uint32_t id = 0;
+  err = bpf_xdp_query_id(ifindex, flags, &id);
+  if (err) ThrowErrno(env, err, "bpf_xdp_query_id");
+  return Napi::Number::New(env, id);
+}
+
+// xdpDetach({ ifindex, mode? }) -> boolean (false: nothing was attached)
+Napi::Value XdpDetach(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = ArgObj(info, 0, "options");
+  int ifindex = PropInt(o, "ifindex", 0, true);
+  uint32_t flags = XdpMode(o), id = 0;
+  int err = bpf_xdp_query_id(ifindex, flags, &id);
+  if (err == -ENODEV || (!err && !id)) return Napi::Boolean::New(env, false);
+  if (err) ThrowErrno(env, err, "bpf_xdp_query_id");
+  err = bpf_xdp_detach(ifindex, flags, NULL);
+  if (err) ThrowErrno(env, err, "bpf_xdp_detach");
+  return Napi::Boolean::New(env, true);
+}
+
+// xdpQuery({ ifindex, mode? }) -> prog id or null
+Napi::Value XdpQuery(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = ArgObj(info, 0, "options");
+  int ifindex = PropInt(o, "ifindex", 0, true);
+  uint32_t flags = XdpMode(o), id = 0;
+  int err = bpf_xdp_query_id(ifindex, flags, &id);
+  if (err == -ENODEV) return env.Null();
+  if (err) ThrowErrno(env, err, "bpf_xdp_query_id");
+  return id ? Napi::Value(Napi::Number::New(env, id)) : env.Null();
 }
 
 // ---- maps --------------------------------------------------------------------
@@ -865,6 +920,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcAttach", Napi::Function::New(env, TcAttach));
   exports.Set("tcDetach", Napi::Function::New(env, TcDetach));
   exports.Set("tcQuery", Napi::Function::New(env, TcQuery));
+  exports.Set("xdpAttach", Napi::Function::New(env, XdpAttach));
+  exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach));
+  exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
   exports.Set("mapLookup", Napi::Function::New(env, MapLookup));
   exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate));

@@ -3,7 +3,7 @@
 import { Command, Option, CommanderError } from 'commander';
 import { Shim6Error, EXIT_CODES, fromSystem } from '../errors.js';
 import { pinConfig, PinConfig } from '../dataplane/pins.js';
-import { dataplaneUp, dataplaneDown, dataplaneStatus, readState, GsoMode } from '../dataplane/loader.js';
+import { dataplaneUp, dataplaneDown, dataplaneStatus, readState, GsoMode, XdpMode } from '../dataplane/loader.js';
 import { DataplaneMaps } from '../dataplane/maps.js';
 import { contextAdd, contextDel, contextList, contextSetPair, contextView } from '../dataplane/context.js';
 import { dumpMap } from '../dataplane/dump.js';
@@ -83,20 +83,21 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .requiredOption('--uplink <dev...>', 'uplink interface (repeat or comma-separate)')
     .option('--shim-dev <name>', 'shim device: peer ULID routes point at it', 'shim6')
     .addOption(new Option('--gso <mode>', 'how payload headers enter GSO packets').choices(['auto', 'head', 'segment']).default('auto'))
+    .addOption(new Option('--xdp <mode>', 'strip payload headers in XDP on the uplinks, before GRO (default $SHIM6_XDP, else off)').choices(['off', 'native', 'generic']))
     .option('--cgroup <path>', 'cgroup v2 for the TCP feedback program (default the root; none = leave TCP alone)')
     .option('--tcp-rto-max <ms>', "bound TCP's RTO on shimmed sockets during an outage (1000..120000, 0 = none)")
     .option('--json', 'machine-readable output')
-    .action(function (this: Command, o: { uplink: string[]; shimDev: string; gso: GsoMode | 'auto'; cgroup?: string; tcpRtoMax?: string; json?: boolean }) {
+    .action(function (this: Command, o: { uplink: string[]; shimDev: string; gso: GsoMode | 'auto'; xdp?: XdpMode; cgroup?: string; tcpRtoMax?: string; json?: boolean }) {
       const rto = o.tcpRtoMax === undefined ? undefined : Number(o.tcpRtoMax);
       if (rto !== undefined && (!Number.isInteger(rto) || (rto !== 0 && (rto < 1000 || rto > 120_000)))) {
         throw new Shim6Error('SHIM6_ERR_USAGE', '--tcp-rto-max must be 0 or 1000..120000 (ms)');
       }
       const st = dataplaneUp(pins(this), {
-        shimDev: o.shimDev, uplinks: o.uplink.flatMap((u) => collect(u)), gso: o.gso,
+        shimDev: o.shimDev, uplinks: o.uplink.flatMap((u) => collect(u)), gso: o.gso, xdp: o.xdp,
         ...(o.cgroup !== undefined ? { cgroup: o.cgroup } : {}), ...(rto !== undefined ? { tcpRtoMaxMs: rto } : {}),
       });
       if (o.json) out(toJson(st));
-      else out(`data plane up: shim device ${st.shimDev} (mtu ${st.mtu}), uplinks ${st.uplinks.map((u) => u.name).join(', ')}, gso ${st.gso}`);
+      else out(`data plane up: shim device ${st.shimDev} (mtu ${st.mtu}), uplinks ${st.uplinks.map((u) => u.name).join(', ')}, gso ${st.gso}, xdp ${st.xdp ?? 'off'}`);
     });
   dp.command('down')
     .description('detach the programs, remove the shim device and every pinned map (drops all contexts)')
@@ -112,7 +113,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const s = dataplaneStatus(pins(this));
       if (o.json) return out(toJson(s));
       out(`data plane: ${s.up ? 'up' : 'down'}   pins: ${s.pinDir}`);
-      if (s.state) out(`shim device: ${s.state.shimDev} (peer ${s.state.shimPeer}), mtu ${s.state.mtu}, gso ${s.state.gso}`);
+      if (s.state) out(`shim device: ${s.state.shimDev} (peer ${s.state.shimPeer}), mtu ${s.state.mtu}, gso ${s.state.gso}, xdp ${s.state.xdp ?? 'off'}`);
       if (s.abi) out(`abi: magic 0x${s.abi.magic.toString(16)} version ${s.abi.version}${s.abi.compatible ? '' : ' (INCOMPATIBLE with this build)'}`);
       if (s.contexts !== undefined) out(`contexts: ${s.contexts}`);
       if (s.tcp) out(`tcp feedback: ${JSON.stringify(s.tcp).replace(/[{}"]/g, '').replace(/,/g, ', ')}`);

@@ -14,11 +14,16 @@ import { parseIPv6 } from './addr.js';
 import * as sys from './sys.js';
 
 export type GsoMode = 'head' | 'segment';
+/** shim6_xdp on the uplinks (README, "GSO"): strips payload headers before
+ * GRO, so failed-over TCP is received in GRO-merged packets. off: tc
+ * ingress strips them (after GRO). */
+export type XdpMode = 'off' | 'native' | 'generic';
 
 export interface UpOptions {
   shimDev: string;           // the shim netdev the peer ULID routes point at
   uplinks: string[];         // interfaces that carry locators
   gso?: GsoMode | 'auto';    // default auto
+  xdp?: XdpMode;             // default $SHIM6_XDP, else DEFAULT_XDP
   /** cgroup v2 that shim6_sockops (TCP feedback and RTO bound) attaches to:
    * default $SHIM6_CGROUP, else the root of the cgroup v2 hierarchy; '' or
    * 'none' leaves TCP alone. */
@@ -47,6 +52,8 @@ export interface DataplaneState {
   shimPeer: string;
   uplinks: Array<{ name: string; ifindex: number }>;
   gso: GsoMode;
+  xdp?: XdpMode;             // absent: off (state written before XDP existed)
+  groOn?: string[];          // uplinks whose GRO `up` turned on for XDP (turned off again at down)
   mtu: number;
   pinDir: string;
   createdShim: boolean;
@@ -104,6 +111,26 @@ function writeState(pins: PinConfig, st: DataplaneState): void {
  *   on veth, but a packet with next header 140 that must be segmented in
  *   software is dropped (no GSO handler), and routers that forward such GSO
  *   packets compute wrong segment sizes. For experiments only. */
+export const DEFAULT_XDP: XdpMode = 'off';
+
+export function chooseXdp(want?: XdpMode): XdpMode {
+  const v = want ?? (process.env.SHIM6_XDP || DEFAULT_XDP);
+  if (v !== 'off' && v !== 'native' && v !== 'generic') {
+    throw new Shim6Error('SHIM6_ERR_USAGE', `XDP mode must be off, native or generic, not '${v}'`);
+  }
+  return v;
+}
+
+/** Detach shim6_xdp from a device in both modes; true if it was attached. */
+function xdpOff(ifindex: number): boolean {
+  const n = native();
+  let was = false;
+  for (const mode of ['native', 'generic'] as const) {
+    try { if (n.xdpDetach({ ifindex, mode })) was = true; } catch { /* device gone */ }
+  }
+  return was;
+}
+
 export function chooseGso(want: GsoMode | 'auto' = 'auto'): GsoMode {
   return want === 'auto' ? 'segment' : want;
 }
@@ -271,6 +298,7 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
   });
   if (opts.uplinks.includes(opts.shimDev)) throw new Shim6Error('SHIM6_ERR_USAGE', 'the shim device cannot also be an uplink');
   const gso = chooseGso(opts.gso);
+  const xdp = chooseXdp(opts.xdp);
   // TCP models its abort time (tcp_retries2) on the socket's RTO max: bound
   // half the retries at most, then give the namespace default back.
   const rto = {
@@ -317,13 +345,30 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
     } else {
       n.tcDetach({ ifindex: shimIfindex, direction: 'ingress', priority: TC_PRIO, handle: TC_HANDLE });
     }
+    const groOn = new Set(prev?.groOn ?? []);
     for (const u of uplinks) {
       n.tcAttach({ ifindex: u.ifindex, direction: 'ingress', progFd: progFds.shim6_ingress, priority: TC_PRIO, handle: TC_HANDLE });
+      // tc ingress first: it handles whatever shim6_xdp passes on.
+      if (xdp === 'off') {
+        if (prev?.xdp && prev.xdp !== 'off') xdpOff(u.ifindex);
+        if (groOn.delete(u.name)) sys.setGro(u.name, false);
+      } else {
+        if (prev?.xdp && prev.xdp !== xdp) xdpOff(u.ifindex);
+        n.xdpAttach({ ifindex: u.ifindex, progFd: progFds.shim6_xdp, mode: xdp });
+        // Stripping before GRO is the point: GRO must be on (veth has it
+        // off by default; with XDP attached it receives through NAPI + GRO).
+        if (sys.groOn(u.name) === false) {
+          sys.setGro(u.name, true);
+          groOn.add(u.name);
+        }
+      }
     }
     // Uplinks dropped since the last `up` lose their filter.
     for (const old of prev?.uplinks ?? []) {
       if (!uplinks.some((u) => u.name === old.name)) {
         try { n.tcDetach({ ifindex: n.ifNameToIndex(old.name), direction: 'ingress', priority: TC_PRIO, handle: TC_HANDLE }); } catch { /* gone */ }
+        if (prev?.xdp && prev.xdp !== 'off') try { xdpOff(n.ifNameToIndex(old.name)); } catch { /* gone */ }
+        if (groOn.delete(old.name) && sys.linkExists(old.name)) sys.setGro(old.name, false);
       }
     }
     refreshUplinks(maps, uplinks);
@@ -332,7 +377,7 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
     }
     const tcp = attachSockops(pins, progFds.shim6_sockops, cgroup, rto);
     const st: DataplaneState = {
-      version: 1, shimDev: opts.shimDev, shimPeer, uplinks, gso, mtu, pinDir: pins.pinDir,
+      version: 1, shimDev: opts.shimDev, shimPeer, uplinks, gso, xdp, groOn: [...groOn], mtu, pinDir: pins.pinDir,
       createdShim: createdShim || (prev?.createdShim ?? false), tcp,
     };
     writeState(pins, st);
@@ -355,7 +400,11 @@ export function dataplaneDown(pins: PinConfig): { detached: number; removedPins:
     } catch { /* device gone */ }
   };
   if (st) {
-    for (const u of st.uplinks) tryDetach(u.name, 'ingress');
+    for (const u of st.uplinks) {
+      tryDetach(u.name, 'ingress');
+      if (st.xdp && st.xdp !== 'off') try { if (xdpOff(n.ifNameToIndex(u.name))) detached++; } catch { /* device gone */ }
+      if (st.groOn?.includes(u.name) && sys.linkExists(u.name)) sys.setGro(u.name, false);
+    }
     tryDetach(st.shimDev, 'egress');
     tryDetach(st.shimDev, 'ingress');
     if (st.createdShim && sys.linkExists(st.shimDev)) sys.run('ip', ['link', 'del', st.shimDev]);
@@ -379,7 +428,7 @@ export function dataplaneDown(pins: PinConfig): { detached: number; removedPins:
   return { detached, removedPins };
 }
 
-export interface AttachStatus { dev: string; direction: 'ingress' | 'egress'; program?: string; progId?: number; attached: boolean }
+export interface AttachStatus { dev: string; direction: 'ingress' | 'egress' | 'xdp'; program?: string; progId?: number; attached: boolean }
 
 export interface DataplaneStatus {
   up: boolean;
@@ -435,12 +484,16 @@ export function dataplaneStatus(pins: PinConfig): DataplaneStatus {
   const st = readState(pins);
   const out: DataplaneStatus = { up: false, pinDir: pins.pinDir, state: st, attachments: [] };
   if (st) {
-    const hooks: Array<[string, 'ingress' | 'egress']> = [[st.shimDev, 'egress'], ...st.uplinks.map((u) => [u.name, 'ingress'] as [string, 'ingress'])];
+    const hooks: Array<[string, 'ingress' | 'egress' | 'xdp']> = [[st.shimDev, 'egress'], ...st.uplinks.map((u) => [u.name, 'ingress'] as [string, 'ingress'])];
     if (st.gso === 'segment') hooks.push([st.shimDev, 'ingress']);
+    if (st.xdp && st.xdp !== 'off') for (const u of st.uplinks) hooks.push([u.name, 'xdp']);
     for (const [dev, direction] of hooks) {
       const a: AttachStatus = { dev, direction, attached: false };
       try {
-        const id = n.tcQuery({ ifindex: n.ifNameToIndex(dev), direction, priority: TC_PRIO, handle: TC_HANDLE });
+        const ifindex = n.ifNameToIndex(dev);
+        const id = direction === 'xdp'
+          ? n.xdpQuery({ ifindex, mode: st.xdp === 'generic' ? 'generic' : 'native' })
+          : n.tcQuery({ ifindex, direction, priority: TC_PRIO, handle: TC_HANDLE });
         if (id !== null) {
           const fd = n.progFdById(id);
           try { a.program = n.progInfo(fd).name; } finally { n.closeFd(fd); }

@@ -79,3 +79,13 @@ export function defaultGateway(dev: string): string | undefined {
   const rows = ipJson<IpRoute[]>(['-6', 'route', 'show', 'default', 'dev', dev]);
   return rows.find((r) => r.gateway)?.gateway;
 }
+
+/** Is GRO on for dev (`ethtool -k`)? undefined when ethtool cannot say. */
+export function groOn(dev: string): boolean | undefined {
+  const m = /^generic-receive-offload:\s+(on|off)/m.exec(run('ethtool', ['-k', dev], { allowFail: true }));
+  return m ? m[1] === 'on' : undefined;
+}
+
+export function setGro(dev: string, on: boolean): void {
+  run('ethtool', ['-K', dev, 'gro', on ? 'on' : 'off'], { allowFail: true });
+}

@@ -5,16 +5,18 @@
 
 // ---- constants (bpf/shim6_consts.h) ----
 export const ABI_MAGIC = 0x53484936;
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 export const CNT_GSO_HEAD = 2;
 export const CNT_GSO_LOOP_IN = 1;
 export const CNT_GSO_LOOP_OUT = 0;
-export const CNT_MAX = 8;
+export const CNT_MAX = 16;
 export const CNT_STANDBY_SWITCH = 7;
 export const CNT_TCP_BOUND = 3;
 export const CNT_TCP_BOUND_ERR = 4;
 export const CNT_TCP_RTO = 5;
 export const CNT_TCP_UNBOUND = 6;
+export const CNT_XDP_SKB = 9;
+export const CNT_XDP_STRIP = 8;
 export const CTX_F_ACTIVE = 1;
 export const CTX_F_INBOUND = 2;
 export const CTX_F_SOCK_POLICY = 4;
@@ -73,13 +75,14 @@ export const TCP_RTO_HOLD_NS = 0xbebc200;
 export const TCP_RTO_MAX_MS_DEFAULT = 0x3e8;
 export const TX_SLOTS = 0x10000;
 export const TX_SLOT_BITS = 16;
+export const XDP_META = 0x53364d44;
 
 // ---- programs and maps (BTF) ----
-export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_floor_insert","shim6_floor_read","shim6_floor_redirect","shim6_floor_strip","shim6_ingress","shim6_peer_in","shim6_sockops"] as const;
+export const PROGRAMS = ["shim6_egress","shim6_empty","shim6_floor_insert","shim6_floor_read","shim6_floor_redirect","shim6_floor_strip","shim6_ingress","shim6_peer_in","shim6_sockops","shim6_xdp","shim6_xdp_empty"] as const;
 export type ProgramName = (typeof PROGRAMS)[number];
 export const MAPS = {
   shim6_abi: { type: 2, maxEntries: 1, key: "INT:4", value: "shim6_abi" },
-  shim6_counters: { type: 6, maxEntries: 8, key: "INT:4", value: "INT:8" },
+  shim6_counters: { type: 6, maxEntries: 16, key: "INT:4", value: "INT:8" },
   shim6_ctx: { type: 1, maxEntries: 65536, key: "INT:4", value: "shim6_ctx" },
   shim6_drops: { type: 6, maxEntries: 16, key: "INT:4", value: "INT:8" },
   shim6_events: { type: 27, maxEntries: 262144, key: null, value: null },

@@ -331,11 +331,12 @@ export class Topology {
 
   /** Bring the data plane up on A and B and install mirrored static contexts
    * A1<->B1 with locator sets {A1,A2} and {B1,B2}. */
-  shimBoth(opts: { gso?: 'head' | 'segment'; pair?: 1 | 2 } = {}): void {
+  shimBoth(opts: { gso?: 'head' | 'segment'; pair?: 1 | 2; xdp?: 'off' | 'native' | 'generic' } = {}): void {
     const gso = opts.gso ?? 'segment';
     const pair = opts.pair ?? 2;
-    this.A.ctl('dataplane', 'up', '--shim-dev', 'shim0', '--uplink', 'a1,a2', '--gso', gso);
-    this.B.ctl('dataplane', 'up', '--shim-dev', 'shim0', '--uplink', 'b1,b2', '--gso', gso);
+    const xdp = opts.xdp ? ['--xdp', opts.xdp] : [];
+    this.A.ctl('dataplane', 'up', '--shim-dev', 'shim0', '--uplink', 'a1,a2', '--gso', gso, ...xdp);
+    this.B.ctl('dataplane', 'up', '--shim-dev', 'shim0', '--uplink', 'b1,b2', '--gso', gso, ...xdp);
     this.A.ctl('context', 'add', '--id', '1', '--ulid-local', ADDR.A1, '--ulid-peer', ADDR.B1,
       '--ls-local', `${ADDR.A1},${ADDR.A2}`, '--ls-peer', `${ADDR.B1},${ADDR.B2}`,
       '--lp-local', pair === 2 ? ADDR.A2 : ADDR.A1, '--lp-peer', pair === 2 ? ADDR.B2 : ADDR.B1,
