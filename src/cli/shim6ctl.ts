@@ -117,6 +117,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       if (s.abi) out(`abi: magic 0x${s.abi.magic.toString(16)} version ${s.abi.version}${s.abi.compatible ? '' : ' (INCOMPATIBLE with this build)'}`);
       if (s.contexts !== undefined) out(`contexts: ${s.contexts}`);
       if (s.tcp) out(`tcp feedback: ${JSON.stringify(s.tcp).replace(/[{}"]/g, '').replace(/,/g, ', ')}`);
+      if (s.xdp && s.xdp.mode !== 'off') out(`xdp (${s.xdp.mode}): ${s.xdp.stripped} payload headers stripped before GRO, ${s.xdp.skbs} packets after GRO`);
       if (s.gso) out(`gso self-test: ${s.gso.ok ? 'ok' : 'FAILING: GSO packets sent to be segmented do not come back'} (${s.gso.loopOut} out, ${s.gso.loopIn} segments back)`);
       if (s.attachments.length) {
         out(table(['DEVICE', 'HOOK', 'PROGRAM', 'ID'], s.attachments.map((a) => [a.dev, a.direction, a.program ?? '-', a.progId ?? '-'])));

@@ -440,6 +440,9 @@ export interface DataplaneStatus {
   /** GSO self-test: packets sent round the veth peer to be segmented, and
    * segments that came back. ok=false: the kernel drops them. */
   gso?: { loopOut: string; loopIn: string; ok: boolean };
+  /** shim6_xdp: payload headers it stripped (packets, before GRO), and the
+   * skbs they made after GRO (as tc ingress saw them). */
+  xdp?: { mode: XdpMode; stripped: string; skbs: string };
   /** shim6_sockops (TCP feedback, RTO bound): attached to its cgroup, and
    * RTOs seen on shimmed pairs, backoffs bounded, bounds lifted, refusals. */
   tcp?: {
@@ -512,6 +515,7 @@ export function dataplaneStatus(pins: PinConfig): DataplaneStatus {
       out.contexts = maps.ctxIds().length;
       const c = maps.counters();
       out.gso = { loopOut: c.gsoLoopOut.toString(), loopIn: c.gsoLoopIn.toString(), ok: c.gsoLoopOut === 0n || c.gsoLoopIn >= c.gsoLoopOut };
+      out.xdp = { mode: st?.xdp ?? 'off', stripped: c.xdpStripped.toString(), skbs: c.xdpSkbs.toString() };
       if (st?.tcp) out.tcp = sockopsStatus(pins, st.tcp, maps);
     } finally {
       maps.close();

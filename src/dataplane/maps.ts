@@ -437,15 +437,16 @@ export class DataplaneMaps {
     return null;
   }
 
-  /** Event counters (GSO self-test), summed over CPUs. */
-  counters(): { gsoLoopOut: bigint; gsoLoopIn: bigint; gsoHead: bigint; standbySwitches: bigint } {
+  /** Event counters (GSO self-test, XDP strips), summed over CPUs. */
+  counters(): { gsoLoopOut: bigint; gsoLoopIn: bigint; gsoHead: bigint; standbySwitches: bigint; xdpStripped: bigint; xdpSkbs: bigint } {
     const get = (i: number) => {
       const v = native().mapLookup(this.fds.shim6_counters, u32(i));
       let sum = 0n;
       if (v) for (let c = 0; c < this.ncpu; c++) sum += v.readBigUInt64LE(c * 8);
       return sum;
     };
-    return { gsoLoopOut: get(L.CNT_GSO_LOOP_OUT), gsoLoopIn: get(L.CNT_GSO_LOOP_IN), gsoHead: get(L.CNT_GSO_HEAD), standbySwitches: get(L.CNT_STANDBY_SWITCH) };
+    return { gsoLoopOut: get(L.CNT_GSO_LOOP_OUT), gsoLoopIn: get(L.CNT_GSO_LOOP_IN), gsoHead: get(L.CNT_GSO_HEAD), standbySwitches: get(L.CNT_STANDBY_SWITCH),
+      xdpStripped: get(L.CNT_XDP_STRIP), xdpSkbs: get(L.CNT_XDP_SKB) };
   }
 
   /** Drop counters by reason name, summed over CPUs. */

@@ -2,7 +2,7 @@
 // state set up in beforeAll, the expected verdict, output bytes, drop
 // counters, mark and events. Every program must have rows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfFixture, TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT } from '../support/bpf-fixture.js';
+import { BpfFixture, TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT, XDP_DROP, XDP_PASS } from '../support/bpf-fixture.js';
 import { buildPacket, diffPackets, l4ChecksumOk, NH, PacketSpec, L4, Ext } from '../support/packet.js';
 import { ADDR } from '../../src/lab/topology.js';
 import { parseIPv6 } from '../../src/dataplane/addr.js';
@@ -24,7 +24,7 @@ function shimmed(l4: L4, ext: Ext[], at: number, ct = CT_B): PacketSpec {
   return { src: A2, dst: B2, l4, ext: chain, csumSrc: A1, csumDst: B1 };
 }
 
-type Prog = 'egress' | 'egress_seg' | 'peer_in' | 'ingress';
+type Prog = 'egress' | 'egress_seg' | 'peer_in' | 'ingress' | 'xdp';
 interface Row {
   name: string;
   prog: Prog;
@@ -170,6 +170,44 @@ const rows: Row[] = [
   { name: 'plain packet from elsewhere: unchanged', prog: 'ingress', input: buildPacket({ src: C2, dst: B2, l4: udp }), verdict: TC_ACT_OK },
 ];
 
+// ---- shim6_xdp on the uplinks (B's side, context 2): what it strips comes
+// out with 4 bytes of metadata (SHIM6_XDP_META) in front; everything it does
+// not handle goes on to tc ingress unchanged and uncounted.
+const xdpMeta = (pkt: Buffer) => { const m = Buffer.alloc(4); m.writeUInt32LE(L.XDP_META); return Buffer.concat([m, pkt]); };
+const ipv4 = (() => { const b = Buffer.from(buildPacket(ulid(udp))); b.writeUInt16BE(0x0800, 12); return b; })();
+const shortPayload = (() => { const b = Buffer.from(buildPacket(shimmed(tcp, [], 0))); b.writeUInt16BE(b.readUInt16BE(18) + 1, 18); return b; })();
+rows.push(
+  { name: 'xdp: strip + restore, TCP (metadata marks it for tc)', prog: 'xdp', input: buildPacket(shimmed(tcp, [], 0)),
+    verdict: XDP_PASS, output: xdpMeta(buildPacket(ulid(tcp))), checksumOk: true },
+  { name: 'xdp: strip + restore, UDP, Hop Limit and flow label kept', prog: 'xdp', input: buildPacket({ ...shimmed(udp, [], 0), hopLimit: 3, flowLabel: 0x12345 }),
+    verdict: XDP_PASS, output: xdpMeta(buildPacket({ ...ulid(udp), hopLimit: 3, flowLabel: 0x12345 })), checksumOk: true },
+  { name: 'xdp: strip + restore, ICMPv6 echo', prog: 'xdp', input: buildPacket(shimmed(echo, [], 0)),
+    verdict: XDP_PASS, output: xdpMeta(buildPacket(ulid(echo))), checksumOk: true },
+  { name: 'xdp: payload header behind Hop-by-Hop: left to tc', prog: 'xdp',
+    input: buildPacket(shimmed(udp, [{ kind: 'hop' }], 1)), verdict: XDP_PASS },
+  { name: 'xdp: control message (P=0): left to tc', prog: 'xdp',
+    input: buildPacket({ src: A2, dst: B2, ext: [{ kind: 'shim6', ct: CT_B, p: 0 }], l4: { kind: 'raw', nh: NH.NONE, bytes: Buffer.alloc(8) } }),
+    verdict: XDP_PASS },
+  { name: 'xdp: unknown context tag: left to tc (which sends the event), no event here', prog: 'xdp',
+    input: buildPacket(shimmed(udp, [], 0, 0x9999n)), verdict: XDP_PASS },
+  { name: 'xdp: source locator not in Ls(peer): dropped, counted, event', prog: 'xdp',
+    input: buildPacket({ ...shimmed(tcp, [], 0), src: C2 }), verdict: XDP_DROP, drops: { bad_locator: 1 }, events: [L.EV_BAD_LOCATOR] },
+  { name: 'xdp: destination locator not in Ls(local): dropped, counted, event', prog: 'xdp',
+    input: buildPacket({ ...shimmed(tcp, [], 0), dst: B3 }), verdict: XDP_DROP, drops: { bad_locator: 1 }, events: [L.EV_BAD_LOCATOR] },
+  { name: 'xdp: context not accepting payload: dropped, counted', prog: 'xdp',
+    input: buildPacket(shimmed(udp, [], 0, CT_INACTIVE)), verdict: XDP_DROP, drops: { ctx_inactive: 1 } },
+  { name: 'xdp: payload header with Hdr Ext Len 1: dropped, counted', prog: 'xdp',
+    input: buildPacket({ src: A2, dst: B2, ext: [{ kind: 'shim6', ct: CT_B, hdrExtLen: 1 }], l4: udp }),
+    verdict: XDP_DROP, drops: { bad_hlen: 1 } },
+  { name: 'xdp: truncated payload header: left to tc (which counts it)', prog: 'xdp',
+    input: buildPacket(shimmed(udp, [], 0)).subarray(0, 58), verdict: XDP_PASS },
+  { name: 'xdp: truncated IPv6 header: left to tc', prog: 'xdp',
+    input: buildPacket(shimmed(udp, [], 0)).subarray(0, 40), verdict: XDP_PASS },
+  { name: 'xdp: shorter than its Payload Length: left to tc', prog: 'xdp', input: shortPayload, verdict: XDP_PASS },
+  { name: 'xdp: plain packet on the ULIDs: left to tc', prog: 'xdp', input: buildPacket(ulid(tcp)), verdict: XDP_PASS },
+  { name: 'xdp: not IPv6: left alone', prog: 'xdp', input: ipv4, verdict: XDP_PASS },
+);
+
 // ICMPv6 errors reaching A that quote a packet A sent shimmed (context 1).
 function icmpError(type: number, rest: Buffer, quoted: PacketSpec): Buffer {
   const q = buildPacket(quoted).subarray(14);
@@ -205,6 +243,7 @@ function progFd(p: Prog): number {
     case 'egress_seg': return fx.progs.segment.shim6_egress;
     case 'peer_in': return fx.progs.segment.shim6_peer_in;
     case 'ingress': return fx.progs.head.shim6_ingress;
+    case 'xdp': return fx.progs.head.shim6_xdp;
   }
 }
 
@@ -243,7 +282,7 @@ afterAll(() => {
 
 describe('BPF_PROG_TEST_RUN rows', () => {
   it('has rows for every program', () => {
-    for (const p of ['egress', 'egress_seg', 'peer_in', 'ingress'] as const) {
+    for (const p of ['egress', 'egress_seg', 'peer_in', 'ingress', 'xdp'] as const) {
       expect(rows.filter((r) => r.prog === p).length, `rows for ${p}`).toBeGreaterThan(2);
     }
   });
@@ -252,7 +291,9 @@ describe('BPF_PROG_TEST_RUN rows', () => {
     const before = fx.maps.drops();
     ring.consume();
     events.length = 0;
-    const r = fx.run(progFd(row.prog), row.input, { mark: row.mark, gsoSize: row.gsoSize, gsoSegs: row.gsoSize ? 2 : 0 });
+    const r = row.prog === 'xdp'
+      ? fx.runXdp(progFd(row.prog), row.input)
+      : fx.run(progFd(row.prog), row.input, { mark: row.mark, gsoSize: row.gsoSize, gsoSegs: row.gsoSize ? 2 : 0 });
     ring.consume();
     expect(r.verdict, 'verdict').toBe(row.verdict);
     const want = row.output ?? row.input;
@@ -264,7 +305,7 @@ describe('BPF_PROG_TEST_RUN rows', () => {
     }
     if (row.outMark !== undefined) expect(r.mark >>> 0, 'mark').toBe(row.outMark >>> 0);
     expect(events, 'events').toEqual(row.events ?? []);
-    if (row.checksumOk) expect(l4ChecksumOk(r.data), 'L4 checksum over the output addresses').toBe(true);
+    if (row.checksumOk) expect(l4ChecksumOk(row.prog === 'xdp' ? r.data.subarray(4) : r.data), 'L4 checksum over the output addresses').toBe(true);
   });
 });
 

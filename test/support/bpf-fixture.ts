@@ -10,6 +10,7 @@ import * as L from '../../src/generated/layout.js';
 import { sh, requireRoot } from '../../src/lab/topology.js';
 
 export const TC_ACT_OK = 0, TC_ACT_SHOT = 2, TC_ACT_REDIRECT = 7;
+export const XDP_DROP = 1, XDP_PASS = 2;
 export const SKB_CTX_SIZE = 192, SKB_MARK_OFF = 8, SKB_GSO_SEGS_OFF = 164, SKB_GSO_SIZE_OFF = 176;
 
 export interface RunResult { verdict: number; data: Buffer; mark: number; durationNs: number }
@@ -45,6 +46,13 @@ export class BpfFixture {
     ctx.writeUInt32LE(opts.gsoSize ?? 0, SKB_GSO_SIZE_OFF);
     const r = native().progTestRun(prog, { data, ctx, repeat: opts.repeat ?? 1 });
     return { verdict: r.retval, data: r.data, mark: r.ctx ? r.ctx.readUInt32LE(SKB_MARK_OFF) : 0, durationNs: r.durationNs };
+  }
+
+  /** Run an XDP program; data in the result starts at the XDP metadata
+   * (BPF_PROG_TEST_RUN hands back data_meta .. data_end). */
+  runXdp(prog: number, data: Buffer, opts: { repeat?: number } = {}): RunResult {
+    const r = native().progTestRun(prog, { data, repeat: opts.repeat ?? 1 });
+    return { verdict: r.retval, data: r.data, mark: 0, durationNs: r.durationNs };
   }
 
   close(): void {

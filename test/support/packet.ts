@@ -23,6 +23,8 @@ export interface PacketSpec {
   ext?: Ext[];
   l4: L4;
   hopLimit?: number;
+  /** traffic class and flow label: the low 28 bits of the first word */
+  flowLabel?: number;
   /** addresses for the L4 pseudo-header (default src/dst) */
   csumSrc?: string;
   csumDst?: string;
@@ -120,7 +122,7 @@ export function buildPacket(spec: PacketSpec): Buffer {
   }
   const payload = Buffer.concat([...parts, l4]);
   const ip = Buffer.alloc(40);
-  ip.writeUInt32BE(0x60000000, 0);
+  ip.writeUInt32BE((0x60000000 | ((spec.flowLabel ?? 0) & 0x0fffffff)) >>> 0, 0);
   ip.writeUInt16BE(payload.length, 4);
   ip[6] = exts.length ? extNh(exts[0]) : ulpNh(spec.l4);
   ip[7] = spec.hopLimit ?? 64;
