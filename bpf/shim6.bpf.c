@@ -40,6 +40,10 @@ const volatile __u32 cfg_gso_mode = SHIM6_GSO_SEGMENT;
  * egress; the kernel segments it there, the segments come back in on the
  * shim device's ingress, where shim6_peer_in inserts the header. */
 const volatile __u32 cfg_seg_ifindex = 0;
+/* shim6_xdp is attached to the uplinks: shim6_ingress looks for its mark
+ * (reading the metadata length touches a cache line the rest of the path
+ * does not, so only then). */
+const volatile __u32 cfg_xdp = 0;
 
 static __always_inline void count_drop(__u32 reason)
 {
@@ -636,7 +640,7 @@ int shim6_ingress(struct __sk_buff *skb)
 
 	if (skb->protocol != bpf_htons(ETH_P_IPV6))
 		return TC_ACT_OK;
-	if (xdp_stripped(skb)) {
+	if (cfg_xdp && xdp_stripped(skb)) {
 		/* shim6_xdp received it (checked, counted, stripped) before GRO. */
 		count(SHIM6_CNT_XDP_SKB);
 		return TC_ACT_OK;

@@ -17,6 +17,7 @@ export interface LoadOptions {
   tcpRtoBounded?: number; // ... for this many consecutive RTOs (default TCP_RTO_BOUNDED_DEFAULT)
   tcpRtoMaxDefaultMs?: number; // ... then back to this (the namespace's net.ipv4.tcp_rto_max_ms; default 120000)
   netnsCookie?: bigint; // shim6_sockops acts on this namespace's sockets only (default: the caller's, netnsCookie())
+  xdp?: boolean;      // shim6_xdp is attached to the uplinks: shim6_ingress skips what it stripped (default false)
 }
 
 export interface LinkInfo {

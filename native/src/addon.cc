@@ -115,7 +115,7 @@ uint64_t CurrentNetnsCookie(int *err) {
 
 // ---- objects and programs --------------------------------------------------
 
-// load({ pinDir, gsoMode, segIfindex, tcpRtoMaxMs?, tcpRtoBounded?, tcpRtoMaxDefaultMs?, netnsCookie? }) -> { progs: {name: fd}, maps: {name: fd} }
+// load({ pinDir, gsoMode, segIfindex, tcpRtoMaxMs?, tcpRtoBounded?, tcpRtoMaxDefaultMs?, netnsCookie?, xdp? }) -> { progs: {name: fd}, maps: {name: fd} }
 // The fds are dup()ed from the object, which is then closed: every fd returned
 // is owned by the caller (close with closeFd).
 Napi::Value Load(const Napi::CallbackInfo &info) {
@@ -142,12 +142,14 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   } else {
     ThrowType(env, "netnsCookie must be a bigint");
   }
+  Napi::Value xv = o.Get("xdp");
+  bool xdp = xv.IsBoolean() && xv.As<Napi::Boolean>().Value();
   int err = 0;
   char where[128] = "";
   libbpf_set_print(nullptr);
   struct bpf_object *obj = shim6_skel_open_load(pin_dir.c_str(), (unsigned)gso, (unsigned)seg_ifindex, (unsigned)rto_max_ms,
                                                 (unsigned)rto_bounded, (unsigned)rto_max_dflt,
-                                                (unsigned long long)netns_cookie, &err, where, sizeof(where));
+                                                (unsigned long long)netns_cookie, xdp ? 1u : 0u, &err, where, sizeof(where));
   if (!obj) ThrowErrno(env, err ? err : EINVAL, where, pin_dir);
   Napi::Object progs = Napi::Object::New(env), maps = Napi::Object::New(env);
   struct bpf_program *p;

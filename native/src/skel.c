@@ -15,7 +15,7 @@
 
 struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mode, unsigned int seg_ifindex,
 					unsigned int tcp_rto_max_ms, unsigned int tcp_rto_bounded, unsigned int tcp_rto_max_dflt,
-					unsigned long long netns_cookie, int *err_out,
+					unsigned long long netns_cookie, unsigned int xdp, int *err_out,
 					char *where, size_t where_len)
 {
 	struct shim6_bpf *skel;
@@ -35,6 +35,7 @@ struct bpf_object *shim6_skel_open_load(const char *pin_dir, unsigned int gso_mo
 	skel->rodata->cfg_tcp_rto_bounded = tcp_rto_bounded;
 	skel->rodata->cfg_tcp_rto_max_dflt = tcp_rto_max_dflt;
 	skel->rodata->cfg_netns_cookie = netns_cookie;
+	skel->rodata->cfg_xdp = xdp;
 	bpf_object__for_each_map(map, skel->obj) {
 		const char *name = bpf_map__name(map);
 		/* .rodata/.bss are internal maps: not pinned. */

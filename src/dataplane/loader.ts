@@ -323,7 +323,7 @@ export function dataplaneUp(pins: PinConfig, opts: UpOptions): DataplaneState {
   let loaded;
   try {
     loaded = n.load({ pinDir: pins.pinDir, gsoMode: gso === 'head' ? L.GSO_HEAD : L.GSO_SEGMENT, segIfindex: peerIfindex,
-      tcpRtoMaxMs: rto.rtoMaxMs, tcpRtoBounded: rto.rtoBounded, tcpRtoMaxDefaultMs: rto.rtoMaxDefaultMs });
+      tcpRtoMaxMs: rto.rtoMaxMs, tcpRtoBounded: rto.rtoBounded, tcpRtoMaxDefaultMs: rto.rtoMaxDefaultMs, xdp: xdp !== 'off' });
   } catch (err) {
     const e = err as { code?: string };
     if (e.code === 'EINVAL' && fs.readdirSync(pins.pinDir).length > 0) {
