@@ -173,6 +173,26 @@ describe('static context on path 2, payload headers stripped in XDP before GRO',
     expect(wire).toBeGreaterThan((20 * MiB) / 1500);
     expect(segs).toBeGreaterThan(wire * 0.9);
   }, 120_000);
+
+  it('up switches the XDP mode in place (off -> generic -> native -> off), and the context keeps working', async () => {
+    const up = (mode: string) => t.B.ctl('dataplane', 'up', '--shim-dev', 'shim0', '--uplink', 'b1,b2', '--xdp', mode);
+    const link = () => t.B.ip('-d', 'link', 'show', 'b2');
+    up('generic');
+    expect(link()).toMatch(/ xdpgeneric /);
+    expect(link()).toMatch(/prog\/xdp .*name shim6_xdp/);
+    expect(t.B.ctlJson<Status>('dataplane', 'status').attachments.filter((a) => a.direction === 'xdp' && a.program === 'shim6_xdp')).toHaveLength(2);
+    up('native');
+    expect(link()).toMatch(/ xdp qdisc /);
+    expect(link()).toMatch(/prog\/xdp .*name shim6_xdp/);
+    const x0 = Number(t.B.ctlJson<Status>('dataplane', 'status').xdp.stripped);
+    const r = await udpPing(200, 20, 5031);
+    expect(r).toMatchObject({ sent: 20, got: 20, bad: 0 });
+    expect(Number(t.B.ctlJson<Status>('dataplane', 'status').xdp.stripped) - x0).toBeGreaterThanOrEqual(20);
+    up('off');
+    expect(link()).not.toMatch(/prog\/xdp/);
+    expect(t.B.exec('ethtool', ['-k', 'b2'])).toMatch(/generic-receive-offload: off/);
+    expect(await udpPing(200, 20, 5032)).toMatchObject({ sent: 20, got: 20, bad: 0 });
+  }, 60_000);
 });
 
 describe('switching and failures, with an echo stream every 10 ms', () => {
