@@ -134,7 +134,30 @@ export function pdsForUlid(
   return null;
 }
 
+/**
+ * What contexts of `ulid` announce from this local set, worked out once per
+ * (set, ULID): every context of a ULID announces the same, and the set is
+ * replaced (never changed) when the host's addresses change.
+ */
 export function announcementFor(set: LocalSet, ulid: Uint8Array, cache: VerificationCache): Announcement {
+  let bySet = announcements.get(set);
+  if (bySet === undefined) {
+    bySet = new Map();
+    announcements.set(set, bySet);
+  }
+  const key = addrKey(ulid);
+  let ann = bySet.get(key);
+  if (ann === undefined) {
+    ann = computeAnnouncement(set, ulid, cache);
+    if (bySet.size < MAX_ANNOUNCEMENTS_PER_SET) bySet.set(key, ann);
+  }
+  return ann;
+}
+
+const announcements = new WeakMap<LocalSet, Map<string, Announcement>>();
+const MAX_ANNOUNCEMENTS_PER_SET = 1024;
+
+function computeAnnouncement(set: LocalSet, ulid: Uint8Array, cache: VerificationCache): Announcement {
   const pds = pdsForUlid(set, ulid, cache);
   const entries: (LocalEntry & { octet: number })[] = [];
   if (pds !== null) {

@@ -150,10 +150,10 @@ export function writeContext(maps: DataplaneMaps, st: DataplaneState, r: Context
     return ifindex;
   }
   // An existing context: locator entries added and removed by difference.
-  const have = maps.locs(r.id);
+  const have = maps.ctxLocKeys(r.id);
   for (const w of want.values()) maps.locPut(w.key, { flags: w.flags, pad: 0 });
   for (const h of have) {
-    if (!want.has(`${h.key.side === L.SIDE_LOCAL ? 0 : 1}${formatIPv6(h.key.addr)}`)) maps.locDel(h.key);
+    if (!want.has(`${h.side === L.SIDE_LOCAL ? 0 : 1}${formatIPv6(h.addr)}`)) maps.locDel(h);
   }
   if (prev.ctPeer !== r.ctPeer) maps.ptagDel(prev.ctPeer);
   maps.ctxPut(r.id, ctx);
@@ -186,7 +186,7 @@ export function contextDel(maps: DataplaneMaps, st: DataplaneState | undefined, 
   maps.ulidDel({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
   maps.tagDel(ctx.ctLocal);
   maps.ptagDel(ctx.ctPeer);
-  for (const l of maps.locs(id)) maps.locDel(l.key);
+  for (const k of maps.ctxLocKeys(id)) maps.locDel(k);
   maps.ctxDel(id);
   if (st) (ops ?? ipOps).uninstall(st, ctx);
 }

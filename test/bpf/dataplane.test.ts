@@ -472,7 +472,15 @@ describe('fast-path records', () => {
       expect(dump(c.id, key, c.ct, c.ctPeer)).toEqual(stepwise);
       expect(m.ulidGet(key)).toBe(c.id);
       expect(m.tagGet(c.ct)).toBe(c.id);
+      // Its locator keys: from the inline sets, or (overflowed) a walk of shim6_loc.
+      const keyText = (k: L.Shim6LocKey) => `${k.ctxId}/${k.side}/${Buffer.from(k.addr).toString('hex')}`;
+      const walked = () => m.locs(c.id).map((l) => keyText(l.key)).sort();
+      expect(m.ctxLocKeys(c.id).map(keyText).sort()).toEqual(walked());
+      m.locDel(locs[0].key);
+      m.locDel(locs[locs.length - 1].key);
+      expect(m.ctxLocKeys(c.id).map(keyText).sort()).toEqual(walked());
       contextDel(m, undefined, c.id);
+      expect(m.locs(c.id)).toEqual([]);
     }
     expect(() => m.ctxCreate(30, m.ctxGet(11)!, [{ key: { ctxId: 31, side: L.SIDE_LOCAL, addr: a(A1) }, loc: { flags: 0, pad: 0 } }])).toThrow(/context 31/);
     m.ulidDel({ ulidLocal: a(A1), ulidPeer: a(E1), fii: 0 });
