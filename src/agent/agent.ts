@@ -629,9 +629,13 @@ export class Agent {
    */
   readonly #hostOps: HostOps = {
     install: (st, r) => {
-      this.#nlRequest('anchor', (seq) => encodeAddrRequest('new', seq, {
-        ifindex: this.#shimIfindex, address: r.ulidLocal, prefixLen: 128, flags: IFA_F_NODAD | IFA_F_NOPREFIXROUTE, replace: true,
-      }));
+      // A ULID is anchored once (the anchor stays until the shim device goes):
+      // not again for each of its contexts (a request, a notification to read).
+      if (!this.#addrs.has(this.#shimIfindex, r.ulidLocal)) {
+        this.#nlRequest('anchor', (seq) => encodeAddrRequest('new', seq, {
+          ifindex: this.#shimIfindex, address: r.ulidLocal, prefixLen: 128, flags: IFA_F_NODAD | IFA_F_NOPREFIXROUTE, replace: true,
+        }));
+      }
       if (r.fii === 0) {
         this.#nlRequest('peer-route', (seq) => encodeRouteRequest('new', seq, {
           table: ROUTE_TABLE, dst: r.ulidPeer, dstLen: 128, oif: this.#shimIfindex, prefsrc: r.ulidLocal, mtu: st.mtu, replace: true,
