@@ -287,7 +287,7 @@ async function benchReal(): Promise<Record<string, unknown>> {
   const t = Topology.create();
   try {
     const profDir = process.env.SHIM6_BENCH_CPU_PROF;
-    const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+    const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir, ...(process.env.SHIM6_BENCH_CPU_PROF_US ? ['--cpu-prof-interval', process.env.SHIM6_BENCH_CPU_PROF_US] : [])] : [];
     // The agents run at the production log level (info): what they log per
     // context (trigger, established) is what the bench reads; per-message
     // debug lines would be measured too. SHIM6_BENCH_DEBUG=1 turns them on.

@@ -863,11 +863,12 @@ export class Agent {
         keep.add(ct);
       }
     }
-    const recs = new Map(this.#host.exportContexts(keep).map((r) => [BigInt(`0x${r.ctLocal.replace(/^0x/, '')}`), r]));
+    // Records name their context by CT(local) in hex, as the journal does.
+    const recs = new Map(keep.size === 0 ? [] : this.#host.exportContexts(keep).map((r) => [r.ctLocal.replace(/^0x/, ''), r]));
     const lines: JournalLine[] = [];
     for (const ct of changed.keys()) {
       const key = ct.toString(16);
-      const rec = recs.get(ct);
+      const rec = recs.get(key);
       if (rec !== undefined) {
         const e = { id: this.#ids.get(ct)!, rec };
         this.#persisted.set(key, e);
