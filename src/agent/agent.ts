@@ -31,7 +31,7 @@ import { ApiServer } from '../api/server.js';
 import { AgentHistograms, serveMetrics, type MetricsSnapshot } from './metrics.js';
 import { setLogLevel } from './service.js';
 import type http from 'node:http';
-import { trace, traceAt, traceFlush } from './trace.js';
+import { trace, traceAt, traceFlush, tracing } from './trace.js';
 
 /** Context ids the agent allocates; below are left to static contexts (shim6ctl context add). */
 export const AGENT_ID_MIN = 0x4000;
@@ -384,12 +384,12 @@ export class Agent {
   }
 
   #send(src: Uint8Array, dst: Uint8Array, bytes: Uint8Array, kind: string, ct: bigint | null): void {
-    trace(`tx-${kind}`);
+    if (tracing) trace(`tx-${kind}`);
     try {
       this.#raw?.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), Buffer.from(dst), Buffer.from(src));
       this.counters.txControl++;
       this.counters.txByKind[kind] = (this.counters.txByKind[kind] ?? 0) + 1;
-      trace(`sent-${kind}`);
+      if (tracing) trace(`sent-${kind}`);
       if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'tx', kind, src: formatIpv6(src), dst: formatIpv6(dst), ct: tagText(ct), len: bytes.length }, 'sent');
     } catch (err) {
       this.counters.txErrors++;
@@ -430,7 +430,7 @@ export class Agent {
         return;
       }
       this.counters.rxControl++;
-      trace(`rx-${m.data[2] & 0x7f}`);
+      if (tracing) trace(`rx-${m.data[2] & 0x7f}`);
       const actions = this.#host.receive(monoMs(), { src: new Uint8Array(m.src), dst: new Uint8Array(m.dst), bytes: new Uint8Array(m.data) });
       trace('core');
       this.#perform(actions);
