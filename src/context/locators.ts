@@ -344,6 +344,21 @@ export function checkPeerLocators(
 
 /** What the PDS says about itself: has a Multi-Prefix extension; carries a real public key. */
 function pdsTraits(pds: Uint8Array): { multiPrefix: boolean; publicKey: boolean } {
+  // A peer sends the same PDS in every I2/R2/Update of every context: decoded once (by content).
+  const key = Buffer.from(pds.buffer, pds.byteOffset, pds.byteLength).toString('latin1');
+  let t = traitsMemo.get(key);
+  if (t === undefined) {
+    t = decodePdsTraits(pds);
+    if (traitsMemo.size >= TRAITS_MEMO_MAX) traitsMemo.delete(traitsMemo.keys().next().value!);
+    traitsMemo.set(key, t);
+  }
+  return t;
+}
+
+const TRAITS_MEMO_MAX = 256;
+const traitsMemo = new Map<string, { readonly multiPrefix: boolean; readonly publicKey: boolean }>();
+
+function decodePdsTraits(pds: Uint8Array): { multiPrefix: boolean; publicKey: boolean } {
   const d = decodeCgaParams(pds);
   if (!d.ok) return { multiPrefix: false, publicKey: false };
   const mp = findMultiPrefix(d.params.extensions);
