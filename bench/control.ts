@@ -20,7 +20,11 @@
 // Prints JSON on the last line. Environment: SHIM6_BENCH_ITERS ('sink'
 // setups, default 50), SHIM6_BENCH_UNREACH_ITERS (default 20), SHIM6_BENCH_RATE_SECS (default 3), SHIM6_BENCH_POOL (default
 // 1024), SHIM6_BENCH_ONLY=hba|inproc|real (for profiling one part),
-// SHIM6_BENCH_CPU_PROF=DIR (agents write V8 CPU profiles there on exit).
+// SHIM6_BENCH_CPU_PROF=DIR (agents write V8 CPU profiles there on exit;
+// SHIM6_BENCH_CPU_PROF_US sets the sampling interval; summary:
+// scripts/cpuprofile-summary.mjs), SHIM6_TRACE_DIR=DIR (agents write
+// critical-path stamps there on exit; per-step breakdown:
+// scripts/setup-trace.mjs DIR).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { generateHbaSet, verifyHba, VerificationCache, type HbaSet } from '../src/hba/index.js';
@@ -287,7 +291,7 @@ async function benchReal(): Promise<Record<string, unknown>> {
   const t = Topology.create();
   try {
     const profDir = process.env.SHIM6_BENCH_CPU_PROF;
-    const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+    const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir, ...(process.env.SHIM6_BENCH_CPU_PROF_US ? ['--cpu-prof-interval', process.env.SHIM6_BENCH_CPU_PROF_US] : [])] : [];
     // The agents run at the production log level (info): what they log per
     // context (trigger, established) is what the bench reads; per-message
     // debug lines would be measured too. SHIM6_BENCH_DEBUG=1 turns them on.

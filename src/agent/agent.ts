@@ -31,6 +31,7 @@ import { ApiServer } from '../api/server.js';
 import { AgentHistograms, serveMetrics, type MetricsSnapshot } from './metrics.js';
 import { setLogLevel } from './service.js';
 import type http from 'node:http';
+import { trace, traceAt, traceFlush, tracing } from './trace.js';
 
 /** Context ids the agent allocates; below are left to static contexts (shim6ctl context add). */
 export const AGENT_ID_MIN = 0x4000;
@@ -313,6 +314,7 @@ export class Agent {
     } else {
       this.#maps?.close();
     }
+    traceFlush();
     this.log.info({ event: 'stopped', reason, contexts: this.#ids.size, kept: !this.cfg.teardownOnExit }, 'shim6d stopped');
   }
 
@@ -327,7 +329,9 @@ export class Agent {
   // ----------------------------------------------------------- core driving
 
   #perform(actions: readonly ContextAction[]): void {
+    trace('perform');
     this.#persist(actions);
+    trace('persisted');
     for (const a of actions) {
       switch (a.type) {
         case 'send':
@@ -337,11 +341,14 @@ export class Agent {
           this.#ctxLog(a.ctx).info({ event: 'established', ulidLocal: formatIpv6(a.ctx.ulidLocal), ulidPeer: formatIpv6(a.ctx.ulidPeer), ctPeer: tagText(a.ctx.ctPeer), setupMs: Math.round(monoMs() - a.ctx.createdAt), mono: monoMs() }, 'context established');
           // Set up now (not restored from the state files at start).
           if (this.#ready) this.histograms.observe('contextSetup', Math.max(0, monoMs() - a.ctx.createdAt) / 1000);
+          trace('est-logged');
           this.#sync(a.ctx);
+          trace('est-synced');
           if (a.ctx.ctLocal !== null) this.#announced.add(a.ctx.ctLocal);
           this.#apiBackend?.emit({ type: 'established', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer });
           break;
         case 'context-updated':
+          trace('updated');
           this.#ctxLog(a.ctx).info({ event: 'updated', changes: a.changes, state: a.ctx.state, lp: `${formatIpv6(a.ctx.lpLocal)} -> ${formatIpv6(a.ctx.lpPeer)}` }, 'context updated');
           this.#sync(a.ctx);
           // One place for every pair change: REAP, an operator, the peer's Update.
@@ -377,11 +384,13 @@ export class Agent {
   }
 
   #send(src: Uint8Array, dst: Uint8Array, bytes: Uint8Array, kind: string, ct: bigint | null): void {
+    if (tracing) trace(`tx-${kind}`);
     try {
       this.#raw?.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), Buffer.from(dst), Buffer.from(src));
       this.counters.txControl++;
       this.counters.txByKind[kind] = (this.counters.txByKind[kind] ?? 0) + 1;
-      this.log.debug({ event: 'tx', kind, src: formatIpv6(src), dst: formatIpv6(dst), ct: tagText(ct), len: bytes.length }, 'sent');
+      if (tracing) trace(`sent-${kind}`);
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'tx', kind, src: formatIpv6(src), dst: formatIpv6(dst), ct: tagText(ct), len: bytes.length }, 'sent');
     } catch (err) {
       this.counters.txErrors++;
       this.log.warn({ event: 'tx-error', kind, src: formatIpv6(src), dst: formatIpv6(dst), code: (err as { code?: string }).code }, 'sending a control message failed');
@@ -421,9 +430,14 @@ export class Agent {
         return;
       }
       this.counters.rxControl++;
-      this.#perform(this.#host.receive(monoMs(), { src: new Uint8Array(m.src), dst: new Uint8Array(m.dst), bytes: new Uint8Array(m.data) }));
+      if (tracing) trace(`rx-${m.data[2] & 0x7f}`);
+      const actions = this.#host.receive(monoMs(), { src: new Uint8Array(m.src), dst: new Uint8Array(m.dst), bytes: new Uint8Array(m.data) });
+      trace('core');
+      this.#perform(actions);
+      trace('done');
     });
     this.#schedule();
+    trace('scheduled');
   }
 
   #onIcmp(m: SocketMessage): void {
@@ -448,8 +462,12 @@ export class Agent {
         // Deferred context setup (RFC 5533 §7.7): the flow already runs on
         // the ULIDs; start the exchange at its first packet.
         this.counters.triggers++;
-        this.log.info({ event: 'trigger', ulidLocal: formatIpv6(ev.src), ulidPeer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'first packet of a ULID pair');
+        traceAt('pkt', Number(ev.tsNs) / 1e6);
+        trace('trigger');
+        // The I1 leaves first; the record (stamped on arrival) after it.
         this.#perform(this.#host.trigger(now, { ulidLocal: ev.src, ulidPeer: ev.dst }));
+        trace('done');
+        this.log.info({ event: 'trigger', ulidLocal: formatIpv6(ev.src), ulidPeer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'first packet of a ULID pair');
       } else if (ev.type === L.EV_TCP_RTO) {
         // TCP timed out on a shimmed ULID pair (sock_ops): negative feedback
         // from the upper layer (RFC 5534 §4.2) starts REAP's exploration now
@@ -611,9 +629,13 @@ export class Agent {
    */
   readonly #hostOps: HostOps = {
     install: (st, r) => {
-      this.#nlRequest('anchor', (seq) => encodeAddrRequest('new', seq, {
-        ifindex: this.#shimIfindex, address: r.ulidLocal, prefixLen: 128, flags: IFA_F_NODAD | IFA_F_NOPREFIXROUTE, replace: true,
-      }));
+      // A ULID is anchored once (the anchor stays until the shim device goes):
+      // not again for each of its contexts (a request, a notification to read).
+      if (!this.#addrs.has(this.#shimIfindex, r.ulidLocal)) {
+        this.#nlRequest('anchor', (seq) => encodeAddrRequest('new', seq, {
+          ifindex: this.#shimIfindex, address: r.ulidLocal, prefixLen: 128, flags: IFA_F_NODAD | IFA_F_NOPREFIXROUTE, replace: true,
+        }));
+      }
       if (r.fii === 0) {
         this.#nlRequest('peer-route', (seq) => encodeRouteRequest('new', seq, {
           table: ROUTE_TABLE, dst: r.ulidPeer, dstLen: 128, oif: this.#shimIfindex, prefsrc: r.ulidLocal, mtu: st.mtu, replace: true,
@@ -841,11 +863,12 @@ export class Agent {
         keep.add(ct);
       }
     }
-    const recs = new Map(this.#host.exportContexts(keep).map((r) => [BigInt(`0x${r.ctLocal.replace(/^0x/, '')}`), r]));
+    // Records name their context by CT(local) in hex, as the journal does.
+    const recs = new Map(keep.size === 0 ? [] : this.#host.exportContexts(keep).map((r) => [r.ctLocal.replace(/^0x/, ''), r]));
     const lines: JournalLine[] = [];
     for (const ct of changed.keys()) {
       const key = ct.toString(16);
-      const rec = recs.get(ct);
+      const rec = recs.get(key);
       if (rec !== undefined) {
         const e = { id: this.#ids.get(ct)!, rec };
         this.#persisted.set(key, e);

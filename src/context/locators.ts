@@ -134,7 +134,30 @@ export function pdsForUlid(
   return null;
 }
 
+/**
+ * What contexts of `ulid` announce from this local set, worked out once per
+ * (set, ULID): every context of a ULID announces the same, and the set is
+ * replaced (never changed) when the host's addresses change.
+ */
 export function announcementFor(set: LocalSet, ulid: Uint8Array, cache: VerificationCache): Announcement {
+  let bySet = announcements.get(set);
+  if (bySet === undefined) {
+    bySet = new Map();
+    announcements.set(set, bySet);
+  }
+  const key = addrKey(ulid);
+  let ann = bySet.get(key);
+  if (ann === undefined) {
+    ann = computeAnnouncement(set, ulid, cache);
+    if (bySet.size < MAX_ANNOUNCEMENTS_PER_SET) bySet.set(key, ann);
+  }
+  return ann;
+}
+
+const announcements = new WeakMap<LocalSet, Map<string, Announcement>>();
+const MAX_ANNOUNCEMENTS_PER_SET = 1024;
+
+function computeAnnouncement(set: LocalSet, ulid: Uint8Array, cache: VerificationCache): Announcement {
   const pds = pdsForUlid(set, ulid, cache);
   const entries: (LocalEntry & { octet: number })[] = [];
   if (pds !== null) {
@@ -321,6 +344,21 @@ export function checkPeerLocators(
 
 /** What the PDS says about itself: has a Multi-Prefix extension; carries a real public key. */
 function pdsTraits(pds: Uint8Array): { multiPrefix: boolean; publicKey: boolean } {
+  // A peer sends the same PDS in every I2/R2/Update of every context: decoded once (by content).
+  const key = Buffer.from(pds.buffer, pds.byteOffset, pds.byteLength).toString('latin1');
+  let t = traitsMemo.get(key);
+  if (t === undefined) {
+    t = decodePdsTraits(pds);
+    if (traitsMemo.size >= TRAITS_MEMO_MAX) traitsMemo.delete(traitsMemo.keys().next().value!);
+    traitsMemo.set(key, t);
+  }
+  return t;
+}
+
+const TRAITS_MEMO_MAX = 256;
+const traitsMemo = new Map<string, { readonly multiPrefix: boolean; readonly publicKey: boolean }>();
+
+function decodePdsTraits(pds: Uint8Array): { multiPrefix: boolean; publicKey: boolean } {
   const d = decodeCgaParams(pds);
   if (!d.ok) return { multiPrefix: false, publicKey: false };
   const mp = findMultiPrefix(d.params.extensions);

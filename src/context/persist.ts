@@ -44,6 +44,15 @@ const MAX_OPTION_BYTES = 1280;
 
 export function exportContexts(core: HostCore, only?: ReadonlySet<bigint>): PersistedContext[] {
   const out: PersistedContext[] = [];
+  if (only !== undefined && only.size < core.byKey.size) {
+    // A few contexts (the agent journals the ones a call changed): by tag,
+    // not a walk of every context.
+    for (const ct of only) {
+      const ctx = core.byCtLocal.get(ct);
+      if (ctx !== undefined && isKept(ctx)) out.push(exportOne(ctx, core.now));
+    }
+    return out;
+  }
   for (const ctx of core.byKey.values()) {
     if (!isKept(ctx)) continue;
     if (only !== undefined && !only.has(ctx.ctLocal)) continue;

@@ -133,29 +133,33 @@ export function writeContext(maps: DataplaneMaps, st: DataplaneState, r: Context
   for (const p of r.lsPeer) {
     want.set(`1${formatIPv6(p.addr)}`, { key: { ctxId: r.id, side: L.SIDE_PEER, addr: p.addr }, flags: p.verified ? L.LOC_F_VERIFIED : 0 });
   }
-  const have = prev ? maps.locs(r.id) : [];
-  for (const w of want.values()) maps.locPut(w.key, { flags: w.flags, pad: 0 });
-  for (const h of have) {
-    if (!want.has(`${h.key.side === L.SIDE_LOCAL ? 0 : 1}${formatIPv6(h.key.addr)}`)) maps.locDel(h.key);
-  }
-  if (!prev) maps.statsReset(r.id);
   const ifindex = maps.uplinkGet(r.lpLocal)?.ifindex ?? 0;
-  if (prev && prev.ctPeer !== r.ctPeer) maps.ptagDel(prev.ctPeer);
-  maps.ctxPut(r.id, {
+  const ctx: L.Shim6Ctx = {
     ulidLocal: r.ulidLocal, ulidPeer: r.ulidPeer, lpLocal: r.lpLocal, lpPeer: r.lpPeer, ctPeer: r.ctPeer, ctLocal: r.ctLocal,
     ifindex, flags: r.flags, fii: r.fii, pad: 0,
-  });
-  maps.tagPut(r.ctLocal, r.id);
-  maps.ptagPut(r.ctPeer, r.id);
-  maps.ulidPut({ ulidLocal: r.ulidLocal, ulidPeer: r.ulidPeer, fii: r.fii }, r.id);
+  };
   if (!prev) {
+    // A new context (context setup): every record written once.
+    maps.ctxCreate(r.id, ctx, [...want.values()].map((w) => ({ key: w.key, loc: { flags: w.flags, pad: 0 } })));
     // Anchor the local ULID on the shim device: an address whose uplink goes
     // down loses its local route, and the ULID must stay deliverable while its
     // traffic arrives over another locator. (Removed with the shim device.)
     // The peer ULID goes through the shim device; the path MTU seen by the
     // ULP is the uplinks' minus the payload header.
     (ops ?? ipOps).install(st, r);
+    return ifindex;
   }
+  // An existing context: locator entries added and removed by difference.
+  const have = maps.ctxLocKeys(r.id);
+  for (const w of want.values()) maps.locPut(w.key, { flags: w.flags, pad: 0 });
+  for (const h of have) {
+    if (!want.has(`${h.side === L.SIDE_LOCAL ? 0 : 1}${formatIPv6(h.addr)}`)) maps.locDel(h);
+  }
+  if (prev.ctPeer !== r.ctPeer) maps.ptagDel(prev.ctPeer);
+  maps.ctxPut(r.id, ctx);
+  maps.tagPut(r.ctLocal, r.id);
+  maps.ptagPut(r.ctPeer, r.id);
+  maps.ulidPut({ ulidLocal: r.ulidLocal, ulidPeer: r.ulidPeer, fii: r.fii }, r.id);
   return ifindex;
 }
 
@@ -182,7 +186,7 @@ export function contextDel(maps: DataplaneMaps, st: DataplaneState | undefined, 
   maps.ulidDel({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii });
   maps.tagDel(ctx.ctLocal);
   maps.ptagDel(ctx.ctPeer);
-  for (const l of maps.locs(id)) maps.locDel(l.key);
+  for (const k of maps.ctxLocKeys(id)) maps.locDel(k);
   maps.ctxDel(id);
   if (st) (ops ?? ipOps).uninstall(st, ctx);
 }

@@ -217,22 +217,72 @@ export class DataplaneMaps {
   // ---- indexes ----
   /** Route (ULID pair, FII) to context id: writes its egress record. */
   ulidPut(key: L.Shim6UlidKey, id: number): void {
-    const ctx = this.ctxGet(id);
-    const at = this.txFind(key);
+    this.#txPlace(key, id, this.ctxGet(id));
+  }
+  /** Write the egress record of key for context id (fields from ctx when given):
+   *  in place when the pair has one, else at its home slot or in the overflow
+   *  hash. One lookup of the home slot, two when the pair overflowed. */
+  #txPlace(key: L.Shim6UlidKey, id: number, ctx: L.Shim6Ctx | undefined): void {
+    const n = native();
+    const slot = pairSlot(key);
+    const home = this.txHome(slot);
+    let at: TxAt | undefined;
+    if (home.id !== 0 && txKeyEq(home, key)) at = { slot, tx: home };
+    else if (home.overflow !== 0) {
+      const v = n.mapLookup(this.fds.shim6_ulid, L.encodeShim6UlidKey(key));
+      if (v) at = { key, tx: L.decodeShim6Tx(v) };
+    }
     if (at) {
       this.txWrite(at, ctx ? txFromCtx(at.tx, id, ctx) : { ...at.tx, id });
       return;
     }
     const fresh = { ...emptyTx(key, id), flags: this.gates() & L.GATE_SOCK_POLICY ? L.CTX_F_SOCK_POLICY : 0 };
     const rec = ctx ? txFromCtx(fresh, id, ctx) : fresh;
-    const slot = pairSlot(key);
-    const home = this.txHome(slot);
     if (home.id === 0) {
       this.txWrite({ slot, tx: home }, { ...rec, overflow: home.overflow });
       return;
     }
-    native().mapUpdate(this.fds.shim6_ulid, L.encodeShim6UlidKey(key), L.encodeShim6Tx(rec));
+    n.mapUpdate(this.fds.shim6_ulid, L.encodeShim6UlidKey(key), L.encodeShim6Tx(rec));
     this.txWrite({ slot, tx: home }, { ...home, overflow: home.overflow + 1 });
+  }
+  /**
+   * Write a context the maps do not hold yet (no shim6_ctx record) with one
+   * write per record: its locator entries, the context, its ingress record
+   * built once (locators inline, counters zero, tag), the tags, and its
+   * egress record last (egress uses the context from then on). The maps end
+   * as after locPut of each locator, statsReset, ctxPut, tagPut, ptagPut and
+   * ulidPut one by one (test/bpf/dataplane.test.ts compares the two), in
+   * about a quarter of the syscalls (each of those reads and rewrites the
+   * ingress record).
+   */
+  ctxCreate(id: number, ctx: L.Shim6Ctx, locs: ReadonlyArray<{ key: L.Shim6LocKey; loc: L.Shim6Locator }>): void {
+    const n = native();
+    const rx = this.rxGet(id);
+    const lsLocal = Buffer.from(rx.lsLocal), lsPeer = Buffer.from(rx.lsPeer);
+    let nLocal = rx.nLocal, nPeer = rx.nPeer, more = rx.more;
+    for (const { key, loc } of locs) {
+      if (key.ctxId !== id) throw new Shim6Error('SHIM6_ERR_USAGE', `locator of context ${key.ctxId} given for context ${id}`);
+      n.mapUpdate(this.fds.shim6_loc, L.encodeShim6LocKey(key), L.encodeShim6Locator(loc));
+      const local = key.side === L.SIDE_LOCAL;
+      const set = local ? lsLocal : lsPeer;
+      const k = local ? nLocal : nPeer;
+      if (inlineIndex(set, k, key.addr) >= 0) continue;
+      if (k < L.RX_LOCS) {
+        set.set(key.addr, k * 16);
+        if (local) nLocal++; else nPeer++;
+      } else {
+        more |= local ? L.RX_MORE_LOCAL : L.RX_MORE_PEER;
+      }
+    }
+    n.mapUpdate(this.fds.shim6_ctx, u32(id), L.encodeShim6Ctx(ctx));
+    this.rxPut(id, {
+      ...rx, id, ctLocal: ctx.ctLocal, flags: ctx.flags, fii: ctx.fii, ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer,
+      lsLocal, lsPeer, nLocal, nPeer, more,
+      rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n, lastLocal: new Uint8Array(16), lastPeer: new Uint8Array(16),
+    });
+    n.mapUpdate(this.fds.shim6_tag, u64(ctx.ctLocal), u32(id));
+    n.mapUpdate(this.fds.shim6_ptag, u64(ctx.ctPeer), u32(id));
+    this.#txPlace({ ulidLocal: ctx.ulidLocal, ulidPeer: ctx.ulidPeer, fii: ctx.fii }, id, ctx);
   }
   ulidGet(key: L.Shim6UlidKey): number | undefined {
     return this.txFind(key)?.tx.id;
@@ -310,6 +360,20 @@ export class DataplaneMaps {
       this.rxPut(key.ctxId, local ? { ...rx, lsLocal: set, nLocal: n - 1 } : { ...rx, lsPeer: set, nPeer: n - 1 });
     }
     return had;
+  }
+  /**
+   * The shim6_loc keys of context id. While neither side ever overflowed
+   * (`more` clear) they are exactly the inline sets of its ingress record:
+   * one read instead of a walk of shim6_loc (a walk of a hash map visits its
+   * every bucket: ~1 ms at any number of contexts).
+   */
+  ctxLocKeys(id: number): L.Shim6LocKey[] {
+    const rx = this.rxGet(id);
+    if (rx.id !== id || rx.more !== 0) return this.locs(id).map((l) => l.key);
+    const out: L.Shim6LocKey[] = [];
+    for (let i = 0; i < rx.nLocal; i++) out.push({ ctxId: id, side: L.SIDE_LOCAL, addr: new Uint8Array(rx.lsLocal.subarray(i * 16, i * 16 + 16)) });
+    for (let i = 0; i < rx.nPeer; i++) out.push({ ctxId: id, side: L.SIDE_PEER, addr: new Uint8Array(rx.lsPeer.subarray(i * 16, i * 16 + 16)) });
+    return out;
   }
   locs(ctxId?: number): Array<{ key: L.Shim6LocKey; loc: L.Shim6Locator }> {
     const n = native();

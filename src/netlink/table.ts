@@ -85,9 +85,17 @@ export class AddressTable {
 
   /** Apply events in order; returns the net change to the usable set. */
   applyAll(events: Iterable<NetlinkEvent>): UsableDiff {
+    const list = [...events];
+    // Routes (the agent's own, mostly), acks and the like: no state, no snapshots.
+    if (!list.some((ev) => ev.kind === 'addr' || ev.kind === 'link')) return { added: [], removed: [], changed: [] };
     const before = this.#usableSnapshot();
-    for (const ev of events) this.#applyOne(ev);
+    for (const ev of list) this.#applyOne(ev);
     return diff(before, this.#usableSnapshot());
+  }
+
+  /** Whether the table holds this address on this link (in any state). */
+  has(ifindex: number, address: Uint8Array): boolean {
+    return this.#addrs.has(addrKey(ifindex, formatIpv6(address)));
   }
 
   /**

@@ -173,12 +173,43 @@ export function orderPairs(
   peers: readonly PeerLocator[],
   opts: PairOrderOptions = {},
 ): Pair[] {
+  // Every context of a host ranks the same few locator sets: with the
+  // default policy table the order is remembered by what it depends on
+  // (addresses, flags, preferences), as indexes into the caller's lists.
+  if (opts.policy !== undefined) return rankPairs(locals, peers, opts).map((r) => r.pair);
+  const key = orderKey(locals, peers, opts);
+  let order = orderMemo.get(key);
+  if (order === undefined) {
+    order = rankPairs(locals, peers, opts).map((r) => [r.li, r.pi] as const);
+    if (orderMemo.size >= ORDER_MEMO_MAX) orderMemo.delete(orderMemo.keys().next().value!);
+    orderMemo.set(key, order);
+  }
+  return order.map(([li, pi]) => ({ local: locals[li].addr, peer: peers[pi].addr }));
+}
+
+const ORDER_MEMO_MAX = 256;
+const orderMemo = new Map<string, ReadonlyArray<readonly [number, number]>>();
+
+function orderKey(locals: readonly LocalLocator[], peers: readonly PeerLocator[], opts: PairOrderOptions): string {
+  const addr = (a: Uint8Array): string => (a instanceof Uint8Array ? Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex') : '?');
+  let k = `${opts.pruneScopeMismatch !== false ? 1 : 0}${opts.preferencesBeforeLongestMatch !== false ? 1 : 0}`;
+  for (const l of locals) k += `|${addr(l.addr)},${l.flags ?? 0},${l.priority ?? 0},${l.weight ?? 0},${l.deprecated === true ? 1 : 0},${l.prefixLength ?? ''},${l.operational !== false ? 1 : 0}`;
+  k += '#';
+  for (const p of peers) k += `|${addr(p.addr)},${p.verified ? 1 : 0},${p.flags ?? 0},${p.priority ?? 0},${p.weight ?? 0}`;
+  return k;
+}
+
+function rankPairs(
+  locals: readonly LocalLocator[],
+  peers: readonly PeerLocator[],
+  opts: PairOrderOptions,
+): Array<{ pair: Pair; li: number; pi: number }> {
   const policy = opts.policy ?? DEFAULT_POLICY_TABLE;
   const prune = opts.pruneScopeMismatch !== false;
   const prefsFirst = opts.preferencesBeforeLongestMatch !== false;
   const lInfo = locals.map((l) => ({ l, scope: scopeOf(l.addr), pol: policyOf(l.addr, policy), v4: isV4Mapped(l.addr) }));
   const pInfo = peers.map((p) => ({ p, scope: scopeOf(p.addr), pol: policyOf(p.addr, policy), v4: isV4Mapped(p.addr) }));
-  const keyed: { pair: Pair; key: number[] }[] = [];
+  const keyed: { pair: Pair; key: number[]; li: number; pi: number }[] = [];
   for (let pi = 0; pi < pInfo.length; pi++) {
     const P = pInfo[pi];
     if (!peerUsable(P.p)) continue;
@@ -207,12 +238,12 @@ export function orderPairs(
         pi,
         li,
       ];
-      keyed.push({ pair: { local: L.l.addr, peer: P.p.addr }, key });
+      keyed.push({ pair: { local: L.l.addr, peer: P.p.addr }, key, li, pi });
     }
   }
   keyed.sort((a, b) => {
     for (let i = 0; i < a.key.length; i++) if (a.key[i] !== b.key[i]) return a.key[i] - b.key[i];
     return 0;
   });
-  return keyed.map((k) => k.pair);
+  return keyed;
 }

@@ -7,6 +7,7 @@ import { buildPacket, diffPackets, l4ChecksumOk, NH, PacketSpec, L4, Ext } from 
 import { ADDR } from '../../src/lab/topology.js';
 import { parseIPv6 } from '../../src/dataplane/addr.js';
 import { pairSlot, tagSlot } from '../../src/dataplane/maps.js';
+import { contextDel } from '../../src/dataplane/context.js';
 import { native } from '../../src/native.js';
 import * as L from '../../src/generated/layout.js';
 
@@ -462,6 +463,70 @@ describe('fast-path records', () => {
     ring.consume();
     expect(events).toEqual([L.EV_UNKNOWN_TAG]);
     m.ctxDel(id);
+  });
+
+  it('ctxCreate writes exactly what the one-by-one writes do (home slot, overflow, tag slot, locators beyond the inline ones)', () => {
+    const m = fx.maps, a = parseIPv6, n = native();
+    const E2 = collidingPeer();
+    const idx = (v: number) => Buffer.from(new Uint32Array([v]).buffer);
+    const tag = (t: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(t); return b; };
+    /** Every record the maps hold for context id of key (raw bytes, hex). */
+    const dump = (id: number, key: L.Shim6UlidKey, ct: bigint, ctPeer: bigint) => ({
+      ctx: n.mapLookup(m.fds.shim6_ctx, idx(id))?.toString('hex'),
+      rx: n.mapLookup(m.fds.shim6_rx, idx(id))?.toString('hex'),
+      txHome: n.mapLookup(m.fds.shim6_tx, idx(pairSlot(key)))?.toString('hex'),
+      ulid: n.mapKeys(m.fds.shim6_ulid).map((k) => `${k.toString('hex')}=${n.mapLookup(m.fds.shim6_ulid, k)?.toString('hex')}`).sort(),
+      tag: n.mapLookup(m.fds.shim6_tag, tag(ct))?.toString('hex'),
+      ptag: n.mapLookup(m.fds.shim6_ptag, tag(ctPeer))?.toString('hex'),
+      locs: m.locs(id).map((l) => `${l.key.side}/${Buffer.from(l.key.addr).toString('hex')}/${l.loc.flags}`).sort(),
+    });
+    // The holder of E2's home slot: E2's record overflows into shim6_ulid.
+    const base = { fii: 0, pad: 0, ifindex: 1, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND };
+    m.ctxPut(11, { ...base, ulidLocal: a(A1), ulidPeer: a(E1), lpLocal: a(A2), lpPeer: a(E1), ctLocal: 0xe1n, ctPeer: 0xe11n });
+    m.ulidPut({ ulidLocal: a(A1), ulidPeer: a(E1), fii: 0 }, 11);
+    const many = Array.from({ length: L.RX_LOCS + 2 }, (_, i) => `2001:db8:3:b::${i + 1}`);
+    const cases = [
+      { id: 21, peer: '2001:db8:1:d::1', ct: 0x2121n, ctPeer: 0x2222n, locals: [A1, A2], peers: ['2001:db8:1:d::1', '2001:db8:2:d::1'], fii: 0 },
+      { id: 22, peer: E2, ct: 0x2323n, ctPeer: 0x2424n, locals: [A1, A2], peers: [E2, ...many], fii: 0 },
+      { id: tagSlot(0x5eed0099n), peer: '2001:db8:1:d::2', ct: 0x5eed0099n, ctPeer: 0x2626n, locals: [A1, A2, A1], peers: ['2001:db8:1:d::2'], fii: 7 },
+    ];
+    for (const c of cases) {
+      const key = { ulidLocal: a(A1), ulidPeer: a(c.peer), fii: c.fii };
+      const ctx: L.Shim6Ctx = { ...base, fii: c.fii, ulidLocal: a(A1), ulidPeer: a(c.peer), lpLocal: a(A2), lpPeer: a(c.peers[c.peers.length - 1]), ctLocal: c.ct, ctPeer: c.ctPeer };
+      const locs = [
+        ...c.locals.map((x) => ({ key: { ctxId: c.id, side: L.SIDE_LOCAL, addr: a(x) }, loc: { flags: L.LOC_F_VERIFIED, pad: 0 } })),
+        ...c.peers.map((x, i) => ({ key: { ctxId: c.id, side: L.SIDE_PEER, addr: a(x) }, loc: { flags: i === 1 ? 0 : L.LOC_F_VERIFIED, pad: 0 } })),
+      ];
+      // One by one, as the context was written before ctxCreate.
+      for (const l of locs) m.locPut(l.key, l.loc);
+      m.statsReset(c.id);
+      m.ctxPut(c.id, ctx);
+      m.tagPut(c.ct, c.id);
+      m.ptagPut(c.ctPeer, c.id);
+      m.ulidPut(key, c.id);
+      const stepwise = dump(c.id, key, c.ct, c.ctPeer);
+      expect(stepwise.ctx).toBeDefined();
+      expect(stepwise.locs.length).toBe(new Set(locs.map((l) => `${l.key.side}${l.key.addr}`)).size);
+      contextDel(m, undefined, c.id);
+      expect(m.ctxGet(c.id)).toBeUndefined();
+      m.ctxCreate(c.id, ctx, locs);
+      expect(dump(c.id, key, c.ct, c.ctPeer)).toEqual(stepwise);
+      expect(m.ulidGet(key)).toBe(c.id);
+      expect(m.tagGet(c.ct)).toBe(c.id);
+      // Its locator keys: from the inline sets, or (overflowed) a walk of shim6_loc.
+      const keyText = (k: L.Shim6LocKey) => `${k.ctxId}/${k.side}/${Buffer.from(k.addr).toString('hex')}`;
+      const walked = () => m.locs(c.id).map((l) => keyText(l.key)).sort();
+      expect(m.ctxLocKeys(c.id).map(keyText).sort()).toEqual(walked());
+      m.locDel(locs[0].key);
+      m.locDel(locs[locs.length - 1].key);
+      expect(m.ctxLocKeys(c.id).map(keyText).sort()).toEqual(walked());
+      contextDel(m, undefined, c.id);
+      expect(m.locs(c.id)).toEqual([]);
+    }
+    expect(() => m.ctxCreate(30, m.ctxGet(11)!, [{ key: { ctxId: 31, side: L.SIDE_LOCAL, addr: a(A1) }, loc: { flags: 0, pad: 0 } }])).toThrow(/context 31/);
+    m.ulidDel({ ulidLocal: a(A1), ulidPeer: a(E1), fii: 0 });
+    m.ctxDel(11);
+    expect(n.mapKeys(m.fds.shim6_ulid).length).toBe(0);
   });
 
   it('the socket-policy gate marks every egress record, present and future, and survives ctxPut', () => {

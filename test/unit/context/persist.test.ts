@@ -92,6 +92,13 @@ describe('round trip: A is restarted from its state file, B notices nothing', ()
     expect(restored).toEqual([shifted(before, 5_000)]);
     expect(a2.contexts()).toEqual(restored);
     expect(a2.exportContexts()).toEqual(exported); // ages are unchanged by the move
+    // Some contexts by tag (what the agent journals per call): the same records.
+    const i1 = a.contexts().find((c) => c.state === 'I1-SENT')!;
+    expect(i1.ctLocal).not.toBeNull();
+    expect(a.exportContexts(new Set([ct]))).toEqual(exported);
+    expect(a.exportContexts(new Set([i1.ctLocal!]))).toEqual([]); // held only from ESTABLISHED on
+    expect(a.exportContexts(new Set([ct, i1.ctLocal!, 0x1234n]))).toEqual(exported);
+    expect(a.exportContexts(new Set())).toEqual([]);
   });
 
   it('A′ announces a new locator: Update Request, B acknowledges, both agree on Ls(A)', () => {

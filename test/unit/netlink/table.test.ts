@@ -182,6 +182,21 @@ describe('AddressTable', () => {
     expect(summary(t.applyAll([addr('new', 2, '2001:db8::1'), addr('new', 2, '2001:db8::2')]))).toEqual(added('2 2001:db8::1/64', '2 2001:db8::2/64'));
   });
 
+  it('has() finds an address by link, in any state; a batch of routes only changes nothing', () => {
+    const t = new AddressTable();
+    t.applyAll([link('new', 2, 'eth0', UP), addr('new', 2, '2001:db8::1', { flags: IFA_F_TENTATIVE }), addr('new', 3, '2001:db8::2')]);
+    expect(t.has(2, ip6('2001:db8::1'))).toBe(true);
+    expect(t.has(3, ip6('2001:db8::1'))).toBe(false);
+    expect(t.has(3, ip6('2001:db8::2'))).toBe(true);
+    const route = { kind: 'route', op: 'new', seq: 0, table: 140, dstLen: 128, dst: ip6('2001:db8::9'), srcLen: 0, protocol: 0, type: 1, scope: 0, flags: 0 } as unknown as NetlinkEvent;
+    const before = t.addresses();
+    expect(isEmptyDiff(t.applyAll([route, { kind: 'done', seq: 1, errno: 0, interrupted: false }]))).toBe(true);
+    expect(t.addresses()).toEqual(before);
+    // A route in a batch with an address: the address counts.
+    expect(summary(t.applyAll([route, addr('del', 3, '2001:db8::2')]))).toEqual(removed('3 2001:db8::2/64'));
+    expect(t.has(3, ip6('2001:db8::2'))).toBe(false);
+  });
+
   it('resync replaces the state and diffs against the old one', () => {
     const t = new AddressTable();
     t.applyAll([link('new', 2, 'eth0', UP), addr('new', 2, '2001:db8::1'), addr('new', 2, '2001:db8::2')]);

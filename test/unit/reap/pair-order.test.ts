@@ -307,3 +307,55 @@ describe('REAP pair list (RFC 5534 §4.3): pruning and Shim6 preferences', () =>
     expect(show(orderPairs(ls, ps))[0]).toBe('2001:db8:1::a>2001:db8:2::b');
   });
 });
+
+describe('remembered orders (default policy table)', () => {
+  it('equal the order computed afresh when any one field of one locator changes, with the caller\'s own addresses', () => {
+    const pool = ['2001:db8:1::a', '2001:db8:2::a', 'fe80::a', '2001:db8:1::d', '10.0.0.1', '2001:db8:1::b', '2001:db8:2::b', '2001:db8:1::c', '10.0.0.2', 'fd00:1::b'];
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)];
+    const show = (ps: ReturnType<typeof orderPairs>) => ps.map((p) => `${fmt(p.local)}>${fmt(p.peer)}`);
+    const check = (ls: LocalLocator[], ps: PeerLocator[], opts: PairOrderOptions) => {
+      // An explicit table is never remembered: the reference.
+      const fresh = orderPairs(ls, ps, { ...opts, policy: DEFAULT_POLICY_TABLE });
+      const got = orderPairs(ls, ps, opts);
+      expect(show(got)).toEqual(show(fresh));
+      for (const p of got) {
+        expect(ls.some((l) => l.addr === p.local)).toBe(true);
+        expect(ps.some((q) => q.addr === p.peer)).toBe(true);
+      }
+    };
+    const localEdits: Array<(l: LocalLocator) => LocalLocator> = [
+      (l) => ({ ...l, flags: (l.flags ?? 0) ^ LocatorFlag.Broken }), (l) => ({ ...l, flags: (l.flags ?? 0) ^ LocatorFlag.Transient }),
+      (l) => ({ ...l, priority: (l.priority ?? 0) + 1 }), (l) => ({ ...l, weight: (l.weight ?? 0) + 1 }),
+      (l) => ({ ...l, deprecated: !l.deprecated }), (l) => ({ ...l, operational: l.operational === false }),
+      (l) => ({ ...l, prefixLength: l.prefixLength === 16 ? 64 : 16 }), (l) => ({ ...l, addr: addr(pick(pool.slice(0, 5))) }),
+    ];
+    const peerEdits: Array<(p: PeerLocator) => PeerLocator> = [
+      (p) => ({ ...p, verified: !p.verified }), (p) => ({ ...p, flags: (p.flags ?? 0) ^ LocatorFlag.Broken }),
+      (p) => ({ ...p, flags: (p.flags ?? 0) ^ LocatorFlag.Transient }), (p) => ({ ...p, priority: (p.priority ?? 0) + 1 }),
+      (p) => ({ ...p, weight: (p.weight ?? 0) + 1 }), (p) => ({ ...p, addr: addr(pick(pool.slice(5))) }),
+    ];
+    // Weights break ties only: two peers (and two locals) of one /64.
+    for (const [w1, w2] of [[1, 2], [2, 1]]) {
+      check([{ addr: addr('2001:db8:1::a') }], [{ addr: addr('2001:db8:1::b'), verified: true, weight: w1 }, { addr: addr('2001:db8:1::c'), verified: true, weight: w2 }], {});
+      check([{ addr: addr('2001:db8:1::a'), weight: w1 }, { addr: addr('2001:db8:1::d'), weight: w2 }], [{ addr: addr('2001:db8:2::b'), verified: true }], {});
+    }
+    for (let i = 0; i < 200; i++) {
+      const ls: LocalLocator[] = Array.from({ length: 1 + rnd(4) }, () => ({
+        addr: addr(pick(pool.slice(0, 5))), flags: pick([0, 0, LocatorFlag.Transient, LocatorFlag.Broken]), priority: rnd(3), weight: rnd(3),
+        deprecated: rnd(4) === 0, operational: rnd(6) !== 0, ...(rnd(3) === 0 ? { prefixLength: pick([48, 64, 128]) } : {}),
+      }));
+      const ps: PeerLocator[] = Array.from({ length: 1 + rnd(4) }, () => ({
+        addr: addr(pick(pool.slice(5))), verified: rnd(5) !== 0, flags: pick([0, 0, LocatorFlag.Transient, LocatorFlag.Broken]), priority: rnd(3), weight: rnd(3),
+      }));
+      const opts = { pruneScopeMismatch: rnd(2) === 0, preferencesBeforeLongestMatch: rnd(2) === 0 };
+      check(ls, ps, opts);
+      check(ls.map((l) => ({ ...l, addr: l.addr.slice() })), ps.map((p) => ({ ...p, addr: p.addr.slice() })), opts); // remembered
+      check(ls, ps, { ...opts, pruneScopeMismatch: !opts.pruneScopeMismatch });
+      check(ls, ps, { ...opts, preferencesBeforeLongestMatch: !opts.preferencesBeforeLongestMatch });
+      for (const e of localEdits) { const j = rnd(ls.length); check(ls.map((l, k) => (k === j ? e(l) : l)), ps, opts); }
+      for (const e of peerEdits) { const j = rnd(ps.length); check(ls, ps.map((p, k) => (k === j ? e(p) : p)), opts); }
+    }
+  });
+});
