@@ -27,6 +27,9 @@
 // Environment: SHIM6_BENCH_ROUNDS, SHIM6_BENCH_CALLS (per latency run, default
 // 5000), SHIM6_BENCH_TPUT_SECS (default 2), SHIM6_BENCH_EVENTS (default 200),
 // SHIM6_BENCH_EVENT_GAP_MS; SHIM6_BENCH_EVENTS=0 skips the events (null).
+// Profiling (agent mode): SHIM6_BENCH_CPU_PROF=DIR (agent A writes a V8 CPU
+// profile there on exit), SHIM6_BENCH_STRACE=FILE (strace -c -f on agent A
+// during each 1-client throughput run; the syscall counts go to FILE.<round>).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -146,6 +149,9 @@ interface Child {
 
 /** CPU time (µs) of the process serving the API: this one, or the agent (agent mode, /proc/PID/stat at 100 Hz). */
 let serverCpuUs = (): number => { const u = process.cpuUsage(); return u.user + u.system; };
+
+/** The agent's pid (agent mode): strace attaches to it. */
+let agentPid = 0;
 
 /** How clients are started: here, or in host A's namespace (agent mode). */
 let spawner = (bin: string, args: string[], env: Record<string, string>): ChildProcess => spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -282,7 +288,8 @@ async function agentTarget(): Promise<Target> {
   const t = Topology.create();
   try {
     // 'info': the agent's ready line is an info record.
-    const A = t.A.agent({ logLevel: 'info' });
+    const profDir = process.env.SHIM6_BENCH_CPU_PROF;
+    const A = t.A.agent({ logLevel: 'info', nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
     const B = t.B.agent({ logLevel: 'info' });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.once(sig, () => {
@@ -298,6 +305,7 @@ async function agentTarget(): Promise<Target> {
     const apiSocket = A.ctlJson<{ apiSocket: string }>('agent', 'status').apiSocket;
     spawner = (bin, args, env) => t.A.spawn(bin, args, { env: { ...process.env, ...env } });
     const pid = A.child.pid!; // ip netns exec execs node: the agent itself
+    agentPid = pid;
     serverCpuUs = () => {
       const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       return (Number(f[11]) + Number(f[12])) * 10_000;
@@ -332,7 +340,14 @@ async function main(): Promise<void> {
       const assoc = await runJson(bin, ['lat', 'assoc', String(CALLS)], env);
       const pref = await runJson(bin, ['lat', 'pref', String(CALLS)], env);
       const nat = await runJson(bin, ['lat', 'native', String(CALLS)], env);
+      const straceFile = process.env.SHIM6_BENCH_STRACE;
+      const st = straceFile && agentPid ? spawn('strace', ['-c', '-f', '-o', `${straceFile}.${r + 1}`, '-p', String(agentPid)], { stdio: 'ignore' }) : null;
+      if (st) await new Promise((res) => setTimeout(res, 500));
       const t1 = await throughput(bin, env, 1);
+      if (st) {
+        st.kill('SIGINT');
+        await new Promise((res) => st.once('close', res));
+      }
       const t8 = await throughput(bin, env, 8);
       const ev = EVENTS > 0 ? await target.events(bin, env) : { p50: NaN, p99: NaN, max: NaN };
       const run = {

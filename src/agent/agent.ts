@@ -260,6 +260,7 @@ export class Agent {
     this.#api = new ApiServer({
       backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log,
       observe: (_r, seconds) => this.histograms.observe('apiRequest', seconds),
+      sockMapFd: this.#maps.fds.shim6_sock,
     });
     await this.#api.listen();
     if (this.cfg.metrics) this.#metrics = await serveMetrics(this.cfg.metrics, () => this.metrics());

@@ -10,6 +10,7 @@ import {
 } from '../api/backend.js';
 import { SHIM_LOC_FLAG_CGA, SHIM_LOC_FLAG_HBA } from '../api/shim-h.js';
 import { readSockPolicy, writeSockPolicy, fromDataplanePolicy } from '../api/sock-policy.js';
+import * as L from '../generated/layout.js';
 import { DEFAULT_SEND_TIMEOUT_MS } from '../reap/index.js';
 import type { AddressTable } from '../netlink/index.js';
 import type { ReapDriver } from './reap.js';
@@ -245,10 +246,14 @@ export class AgentApiBackend implements ApiBackend {
   /** Policies read during one request (a SocketRef lives for one request): one map lookup per request. */
   readonly #policyOf = new WeakMap<SocketRef, SocketPolicy>();
 
+  /** Sockets whose policy this backend wrote during the request: the server's prefetched record is stale. */
+  readonly #written = new WeakSet<SocketRef>();
+
   socketPolicy(sock: SocketRef): SocketPolicy {
     const cached = this.#policyOf.get(sock);
     if (cached) return cached;
-    const v = readSockPolicy(this.d.sockMapFd(), sock.fd);
+    const pre = this.#written.has(sock) ? undefined : sock.prefetchedPolicy;
+    const v = pre !== undefined ? (pre && L.decodeShim6SockPolicy(pre)) : readSockPolicy(this.d.sockMapFd(), sock.fd);
     const p = v ? fromDataplanePolicy(v, this.#recv.get(sock.cookie)) : { ...DEFAULT_POLICY, ...(this.#recv.get(sock.cookie) ?? {}) };
     this.#policyOf.set(sock, p);
     return p;
@@ -256,6 +261,7 @@ export class AgentApiBackend implements ApiBackend {
 
   setSocketPolicy(sock: SocketRef, policy: SocketPolicy): void {
     this.#policyOf.delete(sock);
+    this.#written.add(sock);
     writeSockPolicy(this.d.sockMapFd(), sock.fd, policy);
     if (policy.recvLocal || policy.recvPeer) this.#recv.set(sock.cookie, { recvLocal: policy.recvLocal, recvPeer: policy.recvPeer });
     else this.#recv.delete(sock.cookie);

@@ -37,6 +37,12 @@ export interface SocketRef {
   readonly tcpState: number | null;
   /** The calling process (SO_PEERCRED), for audit. */
   readonly cred: { readonly pid: number; readonly uid: number; readonly gid: number };
+  /**
+   * The socket's struct shim6_sock_policy as the server read it when the
+   * request arrived (null: none; undefined: not read): a backend may use it
+   * instead of reading the map again, until it writes the policy itself.
+   */
+  readonly prefetchedPolicy?: Uint8Array | null;
 }
 
 /** A shim context as the API names it. `id` is the backend's own handle, opaque here. */
