@@ -29,7 +29,9 @@
 // SHIM6_BENCH_EVENT_GAP_MS; SHIM6_BENCH_EVENTS=0 skips the events (null).
 // Profiling (agent mode): SHIM6_BENCH_CPU_PROF=DIR (agent A writes a V8 CPU
 // profile there on exit), SHIM6_BENCH_STRACE=FILE (strace -c -f on agent A
-// during each 1-client throughput run; the syscall counts go to FILE.<round>).
+// during each 1-client throughput run; the syscall counts go to FILE.<round>),
+// SHIM6_BENCH_TRACE_CMD='perf record -g -o /tmp/p{round}.data -p {pid}' (any
+// command, stopped with SIGINT, around the same run).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -341,7 +343,11 @@ async function main(): Promise<void> {
       const pref = await runJson(bin, ['lat', 'pref', String(CALLS)], env);
       const nat = await runJson(bin, ['lat', 'native', String(CALLS)], env);
       const straceFile = process.env.SHIM6_BENCH_STRACE;
-      const st = straceFile && agentPid ? spawn('strace', ['-c', '-f', '-o', `${straceFile}.${r + 1}`, '-p', String(agentPid)], { stdio: 'ignore' }) : null;
+      const traceCmd = process.env.SHIM6_BENCH_TRACE_CMD;
+      const st = !agentPid ? null
+        : straceFile ? spawn('strace', ['-c', '-f', '-o', `${straceFile}.${r + 1}`, '-p', String(agentPid)], { stdio: 'ignore' })
+        : traceCmd ? spawn('sh', ['-c', `exec ${traceCmd.replaceAll('{pid}', String(agentPid)).replaceAll('{round}', String(r + 1))}`], { stdio: 'ignore' })
+        : null;
       if (st) await new Promise((res) => setTimeout(res, 500));
       const t1 = await throughput(bin, env, 1);
       if (st) {
