@@ -344,9 +344,11 @@ export class Agent {
           break;
         case 'context-updated':
           this.#ctxLog(a.ctx).info({ event: 'updated', changes: a.changes, state: a.ctx.state, lp: `${formatIpv6(a.ctx.lpLocal)} -> ${formatIpv6(a.ctx.lpPeer)}` }, 'context updated');
+          this.#switchedNs = 0n;
           this.#sync(a.ctx);
           // One place for every pair change: REAP, an operator, the peer's Update.
-          if (a.changes.includes('pair')) this.#apiBackend?.emit({ type: 'pair-changed', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer });
+          // Stamped when the data plane took the pair (0: it did not: now).
+          if (a.changes.includes('pair')) this.#apiBackend?.emit({ type: 'pair-changed', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer, atNs: this.#switchedNs });
           break;
         case 'context-removed':
           this.#ctxLog(a.ctx).info({ event: 'removed', reason: a.reason }, 'context removed');
@@ -481,9 +483,15 @@ export class Agent {
         const s = ct === undefined ? undefined : this.#host.context({ ctLocal: ct });
         if (ct !== undefined && s) {
           this.log.info({ event: 'dataplane-standby', ct: tagText(ct), local: formatIpv6(ev.src), peer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'the data plane moved the context to its hot-standby pair');
-          this.#reap.dataplaneSwitched(now, ct, { local: ev.src, peer: ev.dst });
-          const after = this.#host.context({ ctLocal: ct });
-          if (after && held(after)) this.#sync(after);
+          // The API's pair-changed event is stamped with the packet's switch, not ours.
+          this.#dataplaneSwitchNs = ev.tsNs;
+          try {
+            this.#reap.dataplaneSwitched(now, ct, { local: ev.src, peer: ev.dst });
+            const after = this.#host.context({ ctLocal: ct });
+            if (after && held(after)) this.#sync(after);
+          } finally {
+            this.#dataplaneSwitchNs = null;
+          }
         }
       } else if (ev.type === L.EV_UNKNOWN_TAG || ev.type === L.EV_BAD_LOCATOR) {
         this.#perform(this.#host.payloadWithUnknownTag(now, { src: ev.src, dst: ev.dst, tag: ev.tag & BigInt(L.CT_MASK) }));
@@ -676,6 +684,20 @@ export class Agent {
     this.#slotOf.delete(id);
   }
 
+  /**
+   * CLOCK_MONOTONIC ns of the latest context write into the data plane (its
+   * pair switch, for the API's pair-changed event); while the agent handles a
+   * switch the data plane made itself (EV_STANDBY), that packet's stamp.
+   */
+  #switchedNs = 0n;
+  #dataplaneSwitchNs: bigint | null = null;
+
+  #writeContextStamped(c: Parameters<typeof writeContext>[2]): number {
+    const ifindex = writeContext(this.#maps, this.#st, c, this.#hostOps);
+    this.#switchedNs = this.#dataplaneSwitchNs ?? process.hrtime.bigint();
+    return ifindex;
+  }
+
   /** Make the data plane hold exactly what the core says of this context. */
   #sync(s: ContextSnapshot): void {
     if (s.ctLocal === null) return;
@@ -690,7 +712,7 @@ export class Agent {
       // socket's FII; responder: ingress gives it to the socket): egress must ask them.
       if (s.fii !== 0) this.#maps.openSockPolicyGate();
       this.#slotOf.set(id, pairSlot({ ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii }));
-      const ifindex = writeContext(this.#maps, this.#st, {
+      const ifindex = this.#writeContextStamped({
         id,
         ulidLocal: s.ulidLocal,
         ulidPeer: s.ulidPeer,
@@ -702,7 +724,7 @@ export class Agent {
         lsLocal: [s.ulidLocal, ...s.lsLocal.map((l) => l.addr)],
         lsPeer: [{ addr: s.ulidPeer, verified: true }, ...s.lsPeer.filter((p) => p.verification !== 'failed').map((p) => ({ addr: p.addr, verified: p.usable }))],
         flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND,
-      }, this.#hostOps);
+      });
       this.counters.installs++;
       if (s.state === ContextState.Established) this.#reap.sync(monoMs(), s, this.#locals, this.#apiBackend?.prefs.get(s.ctLocal));
       if (ifindex === 0) this.#ctxLog(s).warn({ event: 'no-uplink', lpLocal: formatIpv6(s.lpLocal) }, 'the current local locator is on no uplink');

@@ -291,8 +291,9 @@ export class ApiServer {
       const subs = this.#subsByKey.get(ctxKey(ev.ctx.ulidLocal, ev.ctx.ulidPeer, ev.ctx.fii));
       if (!subs || !this.#listener) return;
       const bit = 1 << EVENT_TYPE[ev.type];
-      const monoNs = process.hrtime.bigint();
-      const timeNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+      const nowNs = process.hrtime.bigint();
+      const monoNs = ev.atNs !== undefined && ev.atNs > 0n && ev.atNs <= nowNs ? ev.atNs : nowNs;
+      const timeNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n - (nowNs - monoNs);
       for (const sub of [...subs]) {
         if (!(sub.mask & bit)) continue;
         const frame = encodeFrame({
