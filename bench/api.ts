@@ -7,7 +7,8 @@
 // socket, shim6d's server, its backend (context core, REAP, the data plane's
 // socket-policy map). Events are real pair changes: the operator moves the
 // context between the two paths (shim6ctl agent set-pair) and the clients
-// time the pair-changed event from the agent's stamp to their read.
+// time the pair-changed event from the agent's stamp — when the data plane's
+// maps took the new pair — to their read.
 //
 // SHIM6_BENCH_BACKEND=fake: an ApiServer runs in this process with a backend shaped like the agent's
 // (contexts keyed by ULID pair + FII in a Map, locator lists with effective
@@ -45,12 +46,13 @@ import { parseIpv6 } from '../src/wire/addr.js';
 import { projectRoot } from '../src/native.js';
 import { Topology, type AgentProcess } from '../src/lab/topology.js';
 import type { ContextView } from '../src/agent/agent.js';
+import { controlRequest } from '../src/agent/control.js';
 
 const ROUNDS = Number(process.env.SHIM6_BENCH_ROUNDS ?? 5);
 const CALLS = Number(process.env.SHIM6_BENCH_CALLS ?? 5000);
 const TPUT_SECS = Number(process.env.SHIM6_BENCH_TPUT_SECS ?? 2);
 const BACKEND = process.env.SHIM6_BENCH_BACKEND ?? 'agent';
-const EVENTS = Number(process.env.SHIM6_BENCH_EVENTS ?? (BACKEND === 'agent' ? 40 : 200));
+const EVENTS = Number(process.env.SHIM6_BENCH_EVENTS ?? 200);
 const EVENT_GAP_MS = Number(process.env.SHIM6_BENCH_EVENT_GAP_MS ?? 5);
 
 const ROOT = projectRoot();
@@ -253,9 +255,11 @@ async function agentEvents(bin: string, env: Record<string, string>, A: AgentPro
   const c = start(bin, ['events', String(EVENTS)], env);
   await c.waitLine((l) => l === 'ready');
   const ct = A.ctlJson<ContextView[]>('contexts').find((x) => x.state === 'ESTABLISHED' && x.fii === 0)!.ctLocal!;
+  // Through the control socket itself (what shim6ctl sends): a shim6ctl
+  // process per switch would be starting up on the CPU the woken client needs.
   for (let i = 0; i < EVENTS; i++) {
     const p = (i + 1) % 2;
-    A.ctlJson('agent', 'set-pair', ct, '--local', hA[p], '--peer', hB[p]);
+    await controlRequest(A.socket, 'set-pair', { ct, local: hA[p], peer: hB[p] });
     await new Promise((r) => setTimeout(r, EVENT_GAP_MS));
   }
   await c.done;

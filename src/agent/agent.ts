@@ -344,11 +344,13 @@ export class Agent {
           break;
         case 'context-updated':
           this.#ctxLog(a.ctx).info({ event: 'updated', changes: a.changes, state: a.ctx.state, lp: `${formatIpv6(a.ctx.lpLocal)} -> ${formatIpv6(a.ctx.lpPeer)}` }, 'context updated');
+          // One place for every pair change: REAP, an operator, the peer's
+          // Update. The API hears it as soon as the data plane holds the pair
+          // (stamped then), before REAP restarts on it.
           this.#switchedNs = 0n;
-          this.#sync(a.ctx);
-          // One place for every pair change: REAP, an operator, the peer's Update.
-          // Stamped when the data plane took the pair (0: it did not: now).
-          if (a.changes.includes('pair')) this.#apiBackend?.emit({ type: 'pair-changed', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer, atNs: this.#switchedNs });
+          this.#sync(a.ctx, a.changes.includes('pair')
+            ? () => this.#apiBackend?.emit({ type: 'pair-changed', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer, atNs: this.#switchedNs || undefined })
+            : undefined);
           break;
         case 'context-removed':
           this.#ctxLog(a.ctx).info({ event: 'removed', reason: a.reason }, 'context removed');
@@ -699,11 +701,11 @@ export class Agent {
   }
 
   /** Make the data plane hold exactly what the core says of this context. */
-  #sync(s: ContextSnapshot): void {
-    if (s.ctLocal === null) return;
+  #sync(s: ContextSnapshot, written?: () => void): void {
+    if (s.ctLocal === null) return written?.();
     if (!held(s)) {
       this.#uninstall(s.ctLocal);
-      return;
+      return written?.();
     }
     try {
       const id = this.#ids.get(s.ctLocal) ?? this.#allocId(s.ctLocal);
@@ -725,12 +727,17 @@ export class Agent {
         lsPeer: [{ addr: s.ulidPeer, verified: true }, ...s.lsPeer.filter((p) => p.verification !== 'failed').map((p) => ({ addr: p.addr, verified: p.usable }))],
         flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND,
       });
+      // The switch is in the data plane now: tell the API before REAP's resync.
+      const w = written;
+      written = undefined;
+      w?.();
       this.counters.installs++;
       if (s.state === ContextState.Established) this.#reap.sync(monoMs(), s, this.#locals, this.#apiBackend?.prefs.get(s.ctLocal));
       if (ifindex === 0) this.#ctxLog(s).warn({ event: 'no-uplink', lpLocal: formatIpv6(s.lpLocal) }, 'the current local locator is on no uplink');
     } catch (err) {
       this.counters.installErrors++;
       this.#ctxLog(s).error({ event: 'install-failed', err }, 'writing the context into the data plane failed');
+      written?.();
     }
   }
 
