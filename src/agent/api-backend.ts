@@ -135,9 +135,20 @@ export class AgentApiBackend implements ApiBackend {
     for (const f of this.#listeners) f(ev);
   }
 
+  /**
+   * Snapshots taken during one request, by the ApiContext lookupContext made
+   * for it (one per request): a request reads its context several times and
+   * a snapshot copies every locator. Forgotten when the request moves the
+   * context (setPair); a fork has an ApiContext of its own.
+   */
+  readonly #snaps = new WeakMap<ApiContext, ContextSnapshot>();
+
   #snapshot(ctx: ApiContext): ContextSnapshot {
+    const cached = this.#snaps.get(ctx);
+    if (cached) return cached;
     const s = this.d.host().context({ ctLocal: ctx.id as bigint });
     if (!s || s.state !== ContextState.Established) throw new ApiError('ENOENT', 'the context is gone');
+    this.#snaps.set(ctx, s);
     return s;
   }
 
@@ -158,7 +169,9 @@ export class AgentApiBackend implements ApiBackend {
     } catch { /* no policy */ }
     const s = this.d.host().context({ ulidLocal: sock.local.addr, ulidPeer: sock.peer.addr, fii });
     if (!s || s.ctLocal === null || s.state !== ContextState.Established || !this.d.held(s.ctLocal)) return null;
-    return { id: s.ctLocal, ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii };
+    const ctx: ApiContext = { id: s.ctLocal, ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii };
+    this.#snaps.set(ctx, s);
+    return ctx;
   }
 
   locators(ctx: ApiContext, side: Side): LocatorInfo[] {
@@ -228,6 +241,7 @@ export class AgentApiBackend implements ApiBackend {
     const local = pick(this.locators(ctx, 'local').filter((l) => this.isLocalAddress(l.addr)));
     const peer = pick(this.locators(ctx, 'peer').filter((l) => l.reach === 'verified'));
     if (!local || !peer || (hex(local.addr) === hex(s.lpLocal) && hex(peer.addr) === hex(s.lpPeer))) return;
+    this.#snaps.delete(ctx);
     this.d.setPair(ctx.id as bigint, local.addr, peer.addr);
   }
 
