@@ -7,7 +7,8 @@
 // socket, shim6d's server, its backend (context core, REAP, the data plane's
 // socket-policy map). Events are real pair changes: the operator moves the
 // context between the two paths (shim6ctl agent set-pair) and the clients
-// time the pair-changed event from the agent's stamp to their read.
+// time the pair-changed event from the agent's stamp — when the data plane's
+// maps took the new pair — to their read.
 //
 // SHIM6_BENCH_BACKEND=fake: an ApiServer runs in this process with a backend shaped like the agent's
 // (contexts keyed by ULID pair + FII in a Map, locator lists with effective
@@ -27,6 +28,11 @@
 // Environment: SHIM6_BENCH_ROUNDS, SHIM6_BENCH_CALLS (per latency run, default
 // 5000), SHIM6_BENCH_TPUT_SECS (default 2), SHIM6_BENCH_EVENTS (default 200),
 // SHIM6_BENCH_EVENT_GAP_MS; SHIM6_BENCH_EVENTS=0 skips the events (null).
+// Profiling (agent mode): SHIM6_BENCH_CPU_PROF=DIR (agent A writes a V8 CPU
+// profile there on exit), SHIM6_BENCH_STRACE=FILE (strace -c -f on agent A
+// during each 1-client throughput run; the syscall counts go to FILE.<round>),
+// SHIM6_BENCH_TRACE_CMD='perf record -g -o /tmp/p{round}.data -p {pid}' (any
+// command, stopped with SIGINT, around the same run).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,12 +46,13 @@ import { parseIpv6 } from '../src/wire/addr.js';
 import { projectRoot } from '../src/native.js';
 import { Topology, type AgentProcess } from '../src/lab/topology.js';
 import type { ContextView } from '../src/agent/agent.js';
+import { controlRequest } from '../src/agent/control.js';
 
 const ROUNDS = Number(process.env.SHIM6_BENCH_ROUNDS ?? 5);
 const CALLS = Number(process.env.SHIM6_BENCH_CALLS ?? 5000);
 const TPUT_SECS = Number(process.env.SHIM6_BENCH_TPUT_SECS ?? 2);
 const BACKEND = process.env.SHIM6_BENCH_BACKEND ?? 'agent';
-const EVENTS = Number(process.env.SHIM6_BENCH_EVENTS ?? (BACKEND === 'agent' ? 40 : 200));
+const EVENTS = Number(process.env.SHIM6_BENCH_EVENTS ?? 200);
 const EVENT_GAP_MS = Number(process.env.SHIM6_BENCH_EVENT_GAP_MS ?? 5);
 
 const ROOT = projectRoot();
@@ -147,6 +154,9 @@ interface Child {
 /** CPU time (µs) of the process serving the API: this one, or the agent (agent mode, /proc/PID/stat at 100 Hz). */
 let serverCpuUs = (): number => { const u = process.cpuUsage(); return u.user + u.system; };
 
+/** The agent's pid (agent mode): strace attaches to it. */
+let agentPid = 0;
+
 /** How clients are started: here, or in host A's namespace (agent mode). */
 let spawner = (bin: string, args: string[], env: Record<string, string>): ChildProcess => spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
 
@@ -245,9 +255,11 @@ async function agentEvents(bin: string, env: Record<string, string>, A: AgentPro
   const c = start(bin, ['events', String(EVENTS)], env);
   await c.waitLine((l) => l === 'ready');
   const ct = A.ctlJson<ContextView[]>('contexts').find((x) => x.state === 'ESTABLISHED' && x.fii === 0)!.ctLocal!;
+  // Through the control socket itself (what shim6ctl sends): a shim6ctl
+  // process per switch would be starting up on the CPU the woken client needs.
   for (let i = 0; i < EVENTS; i++) {
     const p = (i + 1) % 2;
-    A.ctlJson('agent', 'set-pair', ct, '--local', hA[p], '--peer', hB[p]);
+    await controlRequest(A.socket, 'set-pair', { ct, local: hA[p], peer: hB[p] });
     await new Promise((r) => setTimeout(r, EVENT_GAP_MS));
   }
   await c.done;
@@ -282,7 +294,8 @@ async function agentTarget(): Promise<Target> {
   const t = Topology.create();
   try {
     // 'info': the agent's ready line is an info record.
-    const A = t.A.agent({ logLevel: 'info' });
+    const profDir = process.env.SHIM6_BENCH_CPU_PROF;
+    const A = t.A.agent({ logLevel: 'info', nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
     const B = t.B.agent({ logLevel: 'info' });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.once(sig, () => {
@@ -298,6 +311,7 @@ async function agentTarget(): Promise<Target> {
     const apiSocket = A.ctlJson<{ apiSocket: string }>('agent', 'status').apiSocket;
     spawner = (bin, args, env) => t.A.spawn(bin, args, { env: { ...process.env, ...env } });
     const pid = A.child.pid!; // ip netns exec execs node: the agent itself
+    agentPid = pid;
     serverCpuUs = () => {
       const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       return (Number(f[11]) + Number(f[12])) * 10_000;
@@ -332,7 +346,18 @@ async function main(): Promise<void> {
       const assoc = await runJson(bin, ['lat', 'assoc', String(CALLS)], env);
       const pref = await runJson(bin, ['lat', 'pref', String(CALLS)], env);
       const nat = await runJson(bin, ['lat', 'native', String(CALLS)], env);
+      const straceFile = process.env.SHIM6_BENCH_STRACE;
+      const traceCmd = process.env.SHIM6_BENCH_TRACE_CMD;
+      const st = !agentPid ? null
+        : straceFile ? spawn('strace', ['-c', '-f', '-o', `${straceFile}.${r + 1}`, '-p', String(agentPid)], { stdio: 'ignore' })
+        : traceCmd ? spawn('sh', ['-c', `exec ${traceCmd.replaceAll('{pid}', String(agentPid)).replaceAll('{round}', String(r + 1))}`], { stdio: 'ignore' })
+        : null;
+      if (st) await new Promise((res) => setTimeout(res, 500));
       const t1 = await throughput(bin, env, 1);
+      if (st) {
+        st.kill('SIGINT');
+        await new Promise((res) => st.once('close', res));
+      }
       const t8 = await throughput(bin, env, 8);
       const ev = EVENTS > 0 ? await target.events(bin, env) : { p50: NaN, p99: NaN, max: NaN };
       const run = {

@@ -133,6 +133,16 @@ export interface ApiListenerEvent {
   ctrunc?: boolean;         // more fds were sent than accepted (8): the rest were closed
   closed?: boolean;         // the connection is over (peer closed, or error)
   error?: string;           // with closed: the receive error
+  /**
+   * With exactly one fd: what it is, read by the listener at once — the raw
+   * socketInfo(fd, out) layout (72 bytes), then u32 policy state at 72 (0 not
+   * read, 1 none, 2 present) and struct shim6_sock_policy at 80 (40 bytes),
+   * read from the map given to setSockMap() with the fd as key.
+   */
+  info?: Buffer;
+  /** Identification failed: the errno code ('ENOTSOCK') and socketInfo's message. */
+  infoErrno?: string;
+  infoError?: string;
 }
 
 /** A SOCK_SEQPACKET Unix listener that receives SCM_RIGHTS (the RFC 6316 API socket). */
@@ -140,6 +150,10 @@ export declare class ApiListener {
   constructor(opts: ApiListenerOptions, onEvent: (ev: ApiListenerEvent) => void);
   /** Send one message on a connection; returns bytes sent. */
   send(conn: number, data: Buffer): number;
+  /** Close fds (a request's), then send the reply; returns bytes sent. The fds are closed even when it throws. */
+  reply(conn: number, data: Buffer, fds: number[]): number;
+  /** The shim6_sock map, read for every passed socket (ev.info); dup()ed. false: not that map (nothing read). */
+  setSockMap(fd: number): boolean;
   /** Close one connection; false when there was none. */
   closeConn(conn: number): boolean;
   /** Close every connection and the listener, unlink the path. */

@@ -133,8 +133,8 @@ struct shim6_event {
 	struct shim_locator ev_peer;        /* lc_addr); zero-filled when it names none */
 	uint32_t            ev_dropped;     /* events lost before this one (read too slowly) */
 	uint32_t            ev_reserved;
-	uint64_t            ev_time_ns;     /* when the agent emitted it: CLOCK_REALTIME, ns */
-	uint64_t            ev_mono_ns;     /* the same instant, CLOCK_MONOTONIC, ns */
+	uint64_t            ev_time_ns;     /* when it happened (PAIR_CHANGED: when the data plane took */
+	uint64_t            ev_mono_ns;     /* the pair; else the agent's emit): REALTIME / MONOTONIC ns */
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L

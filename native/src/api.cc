@@ -16,6 +16,7 @@
 // Node's own.
 #include <napi.h>
 #include <uv.h>
+#include <bpf/bpf.h>
 
 #include "napi_util.h"
 
@@ -113,6 +114,9 @@ constexpr size_t kMaxFacts = 65536;  // then start over (a socket costs 2 syscal
 //   28 u16 local port   30 u16 peer port   32 u32 local scope   36 u32 peer scope
 //   40 local addr[16] (IPv4 as ::ffff:a.b.c.d)   56 peer addr[16]
 constexpr size_t kRawInfoSize = 72;
+// ApiListener's ev.info: the raw info, a policy state, struct shim6_sock_policy.
+constexpr uint32_t kSockPolicySize = 40;  // bpf/shim6_types.h (_Static_assert there)
+constexpr size_t kIdentSize = 80 + kSockPolicySize;
 enum : uint32_t { kConnected = 1, kListening = 2, kLocal = 4, kPeer = 8, kLocal4 = 16, kPeer4 = 32 };
 
 // Fill one address: flags for present / IPv4, port, scope, 16 bytes.
@@ -139,18 +143,16 @@ void RawAddr(uint8_t *out, const struct sockaddr_storage &ss, socklen_t len, uin
   memcpy(out + addr_off, addr, 16);
 }
 
-// socketInfo(fd, out): the same facts into out (>= 72 bytes, layout above),
-// without JS objects, the TCP state, or SO_ACCEPTCONN on a connected socket
-// (it cannot be listening): 3 syscalls for a socket seen before, instead of 8.
-Napi::Value SocketInfoRaw(const Napi::CallbackInfo &info, int fd) {
-  Napi::Env env = info.Env();
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) ThrowType(env, "out must be a Uint8Array");
-  auto out = info[1].As<Napi::Uint8Array>();
-  if (out.ByteLength() < kRawInfoSize) ThrowType(env, "out must hold 72 bytes");
-  uint8_t *o = out.Data();
+// RawIdentify(fd, out): the facts of socketInfo(fd, out) into out (>= 72
+// bytes, layout above), without JS objects, the TCP state, or SO_ACCEPTCONN
+// on a connected socket (it cannot be listening): 3 syscalls for a socket
+// seen before, instead of 8. Returns 0, or an errno with *what naming the
+// call that failed (the option for getsockopt).
+int RawIdentify(int fd, uint8_t *o, const char **syscall, const char **what) {
   uint64_t cookie = 0;
   socklen_t clen = sizeof(cookie);
-  if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &clen) < 0) ThrowErrno(env, errno, "getsockopt", "SO_COOKIE");
+  *syscall = "getsockopt";
+  if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &clen) < 0) return *what = "SO_COOKIE", errno;
   SockFacts f;
   bool known;
   {
@@ -160,8 +162,8 @@ Napi::Value SocketInfoRaw(const Napi::CallbackInfo &info, int fd) {
     if (known) f = it->second;
   }
   if (!known) {
-    if (SockOptInt(fd, SOL_SOCKET, SO_TYPE, &f.type) < 0) ThrowErrno(env, errno, "getsockopt", "SO_TYPE");
-    if (SockOptInt(fd, SOL_SOCKET, SO_PROTOCOL, &f.protocol) < 0) ThrowErrno(env, errno, "getsockopt", "SO_PROTOCOL");
+    if (SockOptInt(fd, SOL_SOCKET, SO_TYPE, &f.type) < 0) return *what = "SO_TYPE", errno;
+    if (SockOptInt(fd, SOL_SOCKET, SO_PROTOCOL, &f.protocol) < 0) return *what = "SO_PROTOCOL", errno;
     std::lock_guard<std::mutex> g(facts_mu);
     if (facts.size() >= kMaxFacts) facts.clear();
     facts.emplace(cookie, f);
@@ -170,11 +172,11 @@ Napi::Value SocketInfoRaw(const Napi::CallbackInfo &info, int fd) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
   memset(&ss, 0, sizeof(ss));
-  int family;
+  int family = 0;
   if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
     family = ss.ss_family;
   } else if (SockOptInt(fd, SOL_SOCKET, SO_DOMAIN, &family) < 0) {
-    ThrowErrno(env, errno, "getsockopt", "SO_DOMAIN");
+    return *what = "SO_DOMAIN", errno;
   }
   RawAddr(o, ss, len, &flags, kLocal, kLocal4, 28, 32, 40);
   len = sizeof(ss);
@@ -194,6 +196,17 @@ Napi::Value SocketInfoRaw(const Napi::CallbackInfo &info, int fd) {
   memcpy(o + 16, &f.protocol, 4);
   memcpy(o + 20, &reserved, 4);
   memcpy(o + 24, &flags, 4);
+  return 0;
+}
+
+// socketInfo(fd, out): RawIdentify into a Uint8Array; errors thrown as Node's.
+Napi::Value SocketInfoRaw(const Napi::CallbackInfo &info, int fd) {
+  Napi::Env env = info.Env();
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) ThrowType(env, "out must be a Uint8Array");
+  auto out = info[1].As<Napi::Uint8Array>();
+  if (out.ByteLength() < kRawInfoSize) ThrowType(env, "out must hold 72 bytes");
+  const char *syscall = "", *what = "";
+  if (int e = RawIdentify(fd, out.Data(), &syscall, &what)) ThrowErrno(env, e, syscall, what);
   return env.Undefined();
 }
 
@@ -422,6 +435,8 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
   static Napi::Function Init(Napi::Env env) {
     Napi::Function conn = ApiConnection::Init(env);
     return DefineClass(env, "ApiListener", {InstanceMethod("send", &ApiListener::Send),
+                                            InstanceMethod("reply", &ApiListener::Reply),
+                                            InstanceMethod("setSockMap", &ApiListener::SetSockMap),
                                             InstanceMethod("closeConn", &ApiListener::CloseConn),
                                             InstanceMethod("close", &ApiListener::Close),
                                             InstanceMethod("fd", &ApiListener::Fd),
@@ -552,10 +567,11 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
   // Property names, made once and kept in an array (N-API 8 references only
   // objects): napi_set_named_property would look each up in V8's string
   // table per message.
-  enum Key { kConn, kData, kFds, kCred, kPid, kUid, kGid, kTruncated, kCtrunc, kClosed, kError, kKeys };
+  enum Key { kConn, kData, kFds, kCred, kPid, kUid, kGid, kTruncated, kCtrunc, kClosed, kError, kInfo, kInfoErrno, kInfoError, kKeys };
   Napi::Value K(Key k) {
     if (keys_.IsEmpty()) {
-      static const char *const names[kKeys] = {"conn", "data", "fds", "cred", "pid", "uid", "gid", "truncated", "ctrunc", "closed", "error"};
+      static const char *const names[kKeys] = {"conn", "data", "fds", "cred", "pid", "uid", "gid", "truncated", "ctrunc", "closed", "error",
+                                               "info", "infoErrno", "infoError"};
       Napi::Array a = Napi::Array::New(Env(), kKeys);
       for (uint32_t i = 0; i < kKeys; i++) a.Set(i, Napi::String::New(Env(), names[i]));
       keys_ = Napi::Persistent(a);
@@ -604,16 +620,21 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
       }
       Napi::Array fds = Napi::Array::New(env);
       uint32_t nfds = 0;
+      int first = -1;
       for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
         if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
           size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
           for (size_t i = 0; i < k; i++) {
             int f;
             memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (nfds == 0) first = f;
             fds.Set(nfds++, f);
           }
         }
       }
+      // The usual request passes exactly one socket: identify it here, in
+      // the same call (no second crossing into the addon per request).
+      if (nfds == 1 && !(mh.msg_flags & MSG_CTRUNC)) Identify(env, ev, first);
       size_t len = (size_t)r > buf.size() ? buf.size() : (size_t)r;
       ev.Set(K(kData), Napi::Buffer<uint8_t>::Copy(env, buf.data(), len));
       ev.Set(K(kFds), fds);
@@ -633,6 +654,74 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
     }
   }
 
+  // The passed socket's identity into ev.info (kIdentSize bytes): the raw
+  // socketInfo layout (0..71), then the socket's shim6_sock policy read with
+  // the fd as key when setSockMap() gave the map — 72 u32 state (0 not read,
+  // 1 none, 2 present), 76 reserved, 80 struct shim6_sock_policy (40 bytes).
+  // A failure: ev.infoErrno (its code, 'ENOTSOCK') and ev.infoError (the
+  // message socketInfo would throw).
+  void Identify(Napi::Env env, Napi::Object ev, int fd) {
+    uint8_t out[kIdentSize];
+    memset(out, 0, sizeof(out));
+    const char *syscall = "", *what = "";
+    if (int e = RawIdentify(fd, out, &syscall, &what)) {
+      ev.Set(K(kInfoErrno), Napi::String::New(env, shim6_util::ErrnoCode(e)));
+      ev.Set(K(kInfoError), Napi::String::New(env, std::string(shim6_util::ErrnoCode(e)) + ": " + strerror(e) + ", " + syscall + " '" + what + "'"));
+      return;
+    }
+    if (sock_map_ >= 0) {
+      uint32_t state = 1;
+      if (bpf_map_lookup_elem(sock_map_, &fd, out + 80) == 0) state = 2;
+      else if (errno != ENOENT) state = 0, memset(out + 80, 0, kSockPolicySize);
+      memcpy(out + 72, &state, 4);
+    }
+    ev.Set(K(kInfo), Napi::Buffer<uint8_t>::Copy(env, out, sizeof(out)));
+  }
+
+  // setSockMap(fd): the socket-local storage map shim6_sock, read in
+  // Identify. Checked once (socket storage, 4-byte key, 40-byte value) and
+  // dup()ed: the listener owns its copy, so the check stays true. Returns
+  // false (and reads nothing) for any other map.
+  Napi::Value SetSockMap(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    int fd = ArgInt(info, 0, "fd");
+    struct bpf_map_info mi;
+    memset(&mi, 0, sizeof(mi));
+    uint32_t len = sizeof(mi);
+    if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+    if (mi.type != BPF_MAP_TYPE_SK_STORAGE || mi.key_size != 4 || mi.value_size != kSockPolicySize) return Napi::Boolean::New(env, false);
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0) ThrowErrno(env, errno, "fcntl", "F_DUPFD_CLOEXEC");
+    if (sock_map_ >= 0) close(sock_map_);
+    sock_map_ = d;
+    return Napi::Boolean::New(env, true);
+  }
+
+  // reply(conn, data, fds) -> bytes sent: closes the fds (those the request
+  // passed) first, then sends — the answer never reaches a client while the
+  // server still holds its socket. A gone connection throws after the fds
+  // are closed.
+  Napi::Value Reply(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() > 2 && info[2].IsArray()) {
+      Napi::Array a = info[2].As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Value x = a.Get(i);
+        if (x.IsNumber()) close(x.As<Napi::Number>().Int32Value());
+      }
+    }
+    uint32_t id = (uint32_t)ArgInt(info, 0, "conn");
+    if (info.Length() < 2 || !info[1].IsBuffer()) ThrowType(env, "data must be a Buffer");
+    auto data = info[1].As<Napi::Buffer<uint8_t>>();
+    auto it = conns_.find(id);
+    if (it == conns_.end()) ThrowErrno(env, ENOTCONN, "send");
+    ssize_t r;
+    do r = send(it->second->fd, data.Data(), data.Length(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) ThrowErrno(env, errno, "send");
+    return Napi::Number::New(env, (double)r);
+  }
+
   void Drop(uint32_t id) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
@@ -649,6 +738,8 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
     }
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
+    if (sock_map_ >= 0) close(sock_map_);
+    sock_map_ = -1;
     if (bound_) unlink(path_.c_str());
     bound_ = false;
   }
@@ -688,6 +779,7 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
   std::string path_;
   bool bound_ = false;
   int fd_ = -1;
+  int sock_map_ = -1;  // shim6_sock (setSockMap), owned
   uv_loop_t *loop_ = nullptr;
   uv_poll_t *poll_ = nullptr;
   uint32_t next_id_ = 1;

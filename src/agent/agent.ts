@@ -261,6 +261,7 @@ export class Agent {
     this.#api = new ApiServer({
       backend: this.#apiBackend, path: this.apiPath, mode: this.cfg.apiMode, group: this.cfg.apiGroup, log: this.log,
       observe: (_r, seconds) => this.histograms.observe('apiRequest', seconds),
+      sockMapFd: this.#maps.fds.shim6_sock,
     });
     await this.#api.listen();
     if (this.cfg.metrics) this.#metrics = await serveMetrics(this.cfg.metrics, () => this.metrics());
@@ -350,9 +351,13 @@ export class Agent {
         case 'context-updated':
           trace('updated');
           this.#ctxLog(a.ctx).info({ event: 'updated', changes: a.changes, state: a.ctx.state, lp: `${formatIpv6(a.ctx.lpLocal)} -> ${formatIpv6(a.ctx.lpPeer)}` }, 'context updated');
-          this.#sync(a.ctx);
-          // One place for every pair change: REAP, an operator, the peer's Update.
-          if (a.changes.includes('pair')) this.#apiBackend?.emit({ type: 'pair-changed', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer });
+          // One place for every pair change: REAP, an operator, the peer's
+          // Update. The API hears it as soon as the data plane holds the pair
+          // (stamped then), before REAP restarts on it.
+          this.#switchedNs = 0n;
+          this.#sync(a.ctx, a.changes.includes('pair')
+            ? () => this.#apiBackend?.emit({ type: 'pair-changed', ctx: a.ctx, local: a.ctx.lpLocal, peer: a.ctx.lpPeer, atNs: this.#switchedNs || undefined })
+            : undefined);
           break;
         case 'context-removed':
           this.#ctxLog(a.ctx).info({ event: 'removed', reason: a.reason }, 'context removed');
@@ -498,9 +503,15 @@ export class Agent {
         const s = ct === undefined ? undefined : this.#host.context({ ctLocal: ct });
         if (ct !== undefined && s) {
           this.log.info({ event: 'dataplane-standby', ct: tagText(ct), local: formatIpv6(ev.src), peer: formatIpv6(ev.dst), packetMono: Number(ev.tsNs) / 1e6, mono: now }, 'the data plane moved the context to its hot-standby pair');
-          this.#reap.dataplaneSwitched(now, ct, { local: ev.src, peer: ev.dst });
-          const after = this.#host.context({ ctLocal: ct });
-          if (after && held(after)) this.#sync(after);
+          // The API's pair-changed event is stamped with the packet's switch, not ours.
+          this.#dataplaneSwitchNs = ev.tsNs;
+          try {
+            this.#reap.dataplaneSwitched(now, ct, { local: ev.src, peer: ev.dst });
+            const after = this.#host.context({ ctLocal: ct });
+            if (after && held(after)) this.#sync(after);
+          } finally {
+            this.#dataplaneSwitchNs = null;
+          }
         }
       } else if (ev.type === L.EV_UNKNOWN_TAG || ev.type === L.EV_BAD_LOCATOR) {
         this.#perform(this.#host.payloadWithUnknownTag(now, { src: ev.src, dst: ev.dst, tag: ev.tag & BigInt(L.CT_MASK) }));
@@ -697,12 +708,26 @@ export class Agent {
     this.#slotOf.delete(id);
   }
 
+  /**
+   * CLOCK_MONOTONIC ns of the latest context write into the data plane (its
+   * pair switch, for the API's pair-changed event); while the agent handles a
+   * switch the data plane made itself (EV_STANDBY), that packet's stamp.
+   */
+  #switchedNs = 0n;
+  #dataplaneSwitchNs: bigint | null = null;
+
+  #writeContextStamped(c: Parameters<typeof writeContext>[2]): number {
+    const ifindex = writeContext(this.#maps, this.#st, c, this.#hostOps);
+    this.#switchedNs = this.#dataplaneSwitchNs ?? process.hrtime.bigint();
+    return ifindex;
+  }
+
   /** Make the data plane hold exactly what the core says of this context. */
-  #sync(s: ContextSnapshot): void {
-    if (s.ctLocal === null) return;
+  #sync(s: ContextSnapshot, written?: () => void): void {
+    if (s.ctLocal === null) return written?.();
     if (!held(s)) {
       this.#uninstall(s.ctLocal);
-      return;
+      return written?.();
     }
     try {
       const id = this.#ids.get(s.ctLocal) ?? this.#allocId(s.ctLocal);
@@ -711,7 +736,7 @@ export class Agent {
       // socket's FII; responder: ingress gives it to the socket): egress must ask them.
       if (s.fii !== 0) this.#maps.openSockPolicyGate();
       this.#slotOf.set(id, pairSlot({ ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii }));
-      const ifindex = writeContext(this.#maps, this.#st, {
+      const ifindex = this.#writeContextStamped({
         id,
         ulidLocal: s.ulidLocal,
         ulidPeer: s.ulidPeer,
@@ -723,13 +748,18 @@ export class Agent {
         lsLocal: [s.ulidLocal, ...s.lsLocal.map((l) => l.addr)],
         lsPeer: [{ addr: s.ulidPeer, verified: true }, ...s.lsPeer.filter((p) => p.verification !== 'failed').map((p) => ({ addr: p.addr, verified: p.usable }))],
         flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND,
-      }, this.#hostOps);
+      });
+      // The switch is in the data plane now: tell the API before REAP's resync.
+      const w = written;
+      written = undefined;
+      w?.();
       this.counters.installs++;
       if (s.state === ContextState.Established) this.#reap.sync(monoMs(), s, this.#locals, this.#apiBackend?.prefs.get(s.ctLocal));
       if (ifindex === 0) this.#ctxLog(s).warn({ event: 'no-uplink', lpLocal: formatIpv6(s.lpLocal) }, 'the current local locator is on no uplink');
     } catch (err) {
       this.counters.installErrors++;
       this.#ctxLog(s).error({ event: 'install-failed', err }, 'writing the context into the data plane failed');
+      written?.();
     }
   }
 

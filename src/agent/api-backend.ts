@@ -10,6 +10,7 @@ import {
 } from '../api/backend.js';
 import { SHIM_LOC_FLAG_CGA, SHIM_LOC_FLAG_HBA } from '../api/shim-h.js';
 import { readSockPolicy, writeSockPolicy, fromDataplanePolicy } from '../api/sock-policy.js';
+import * as L from '../generated/layout.js';
 import { DEFAULT_SEND_TIMEOUT_MS } from '../reap/index.js';
 import type { AddressTable } from '../netlink/index.js';
 import type { ReapDriver } from './reap.js';
@@ -134,9 +135,20 @@ export class AgentApiBackend implements ApiBackend {
     for (const f of this.#listeners) f(ev);
   }
 
+  /**
+   * Snapshots taken during one request, by the ApiContext lookupContext made
+   * for it (one per request): a request reads its context several times and
+   * a snapshot copies every locator. Forgotten when the request moves the
+   * context (setPair); a fork has an ApiContext of its own.
+   */
+  readonly #snaps = new WeakMap<ApiContext, ContextSnapshot>();
+
   #snapshot(ctx: ApiContext): ContextSnapshot {
+    const cached = this.#snaps.get(ctx);
+    if (cached) return cached;
     const s = this.d.host().context({ ctLocal: ctx.id as bigint });
     if (!s || s.state !== ContextState.Established) throw new ApiError('ENOENT', 'the context is gone');
+    this.#snaps.set(ctx, s);
     return s;
   }
 
@@ -157,7 +169,9 @@ export class AgentApiBackend implements ApiBackend {
     } catch { /* no policy */ }
     const s = this.d.host().context({ ulidLocal: sock.local.addr, ulidPeer: sock.peer.addr, fii });
     if (!s || s.ctLocal === null || s.state !== ContextState.Established || !this.d.held(s.ctLocal)) return null;
-    return { id: s.ctLocal, ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii };
+    const ctx: ApiContext = { id: s.ctLocal, ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii };
+    this.#snaps.set(ctx, s);
+    return ctx;
   }
 
   locators(ctx: ApiContext, side: Side): LocatorInfo[] {
@@ -227,6 +241,7 @@ export class AgentApiBackend implements ApiBackend {
     const local = pick(this.locators(ctx, 'local').filter((l) => this.isLocalAddress(l.addr)));
     const peer = pick(this.locators(ctx, 'peer').filter((l) => l.reach === 'verified'));
     if (!local || !peer || (hex(local.addr) === hex(s.lpLocal) && hex(peer.addr) === hex(s.lpPeer))) return;
+    this.#snaps.delete(ctx);
     this.d.setPair(ctx.id as bigint, local.addr, peer.addr);
   }
 
@@ -245,10 +260,14 @@ export class AgentApiBackend implements ApiBackend {
   /** Policies read during one request (a SocketRef lives for one request): one map lookup per request. */
   readonly #policyOf = new WeakMap<SocketRef, SocketPolicy>();
 
+  /** Sockets whose policy this backend wrote during the request: the server's prefetched record is stale. */
+  readonly #written = new WeakSet<SocketRef>();
+
   socketPolicy(sock: SocketRef): SocketPolicy {
     const cached = this.#policyOf.get(sock);
     if (cached) return cached;
-    const v = readSockPolicy(this.d.sockMapFd(), sock.fd);
+    const pre = this.#written.has(sock) ? undefined : sock.prefetchedPolicy;
+    const v = pre !== undefined ? (pre && L.decodeShim6SockPolicy(pre)) : readSockPolicy(this.d.sockMapFd(), sock.fd);
     const p = v ? fromDataplanePolicy(v, this.#recv.get(sock.cookie)) : { ...DEFAULT_POLICY, ...(this.#recv.get(sock.cookie) ?? {}) };
     this.#policyOf.set(sock, p);
     return p;
@@ -256,6 +275,7 @@ export class AgentApiBackend implements ApiBackend {
 
   setSocketPolicy(sock: SocketRef, policy: SocketPolicy): void {
     this.#policyOf.delete(sock);
+    this.#written.add(sock);
     writeSockPolicy(this.d.sockMapFd(), sock.fd, policy);
     if (policy.recvLocal || policy.recvPeer) this.#recv.set(sock.cookie, { recvLocal: policy.recvLocal, recvPeer: policy.recvPeer });
     else this.#recv.delete(sock.cookie);

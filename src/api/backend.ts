@@ -37,6 +37,12 @@ export interface SocketRef {
   readonly tcpState: number | null;
   /** The calling process (SO_PEERCRED), for audit. */
   readonly cred: { readonly pid: number; readonly uid: number; readonly gid: number };
+  /**
+   * The socket's struct shim6_sock_policy as the server read it when the
+   * request arrived (null: none; undefined: not read): a backend may use it
+   * instead of reading the map again, until it writes the policy itself.
+   */
+  readonly prefetchedPolicy?: Uint8Array | null;
 }
 
 /** A shim context as the API names it. `id` is the backend's own handle, opaque here. */
@@ -144,9 +150,17 @@ export type ApiEventType = 'established' | 'pair-changed' | 'path-failed' | 'pat
  *   lost            the context is gone (removed, or its peer unreachable for good)
  * Only ulidLocal, ulidPeer and fii of ctx are read.
  */
-export type ApiEvent =
+export type ApiEvent = (
   | { readonly type: 'pair-changed'; readonly ctx: ApiEventContext; readonly local: Uint8Array; readonly peer: Uint8Array }
-  | { readonly type: 'path-failed' | 'path-recovered' | 'established' | 'lost'; readonly ctx: ApiEventContext; readonly local?: Uint8Array; readonly peer?: Uint8Array };
+  | { readonly type: 'path-failed' | 'path-recovered' | 'established' | 'lost'; readonly ctx: ApiEventContext; readonly local?: Uint8Array; readonly peer?: Uint8Array }
+) & {
+  /**
+   * When it happened (CLOCK_MONOTONIC ns), e.g. when the data plane's maps
+   * took the new pair or its packet moved the context (ring-buffer stamp):
+   * the event's ev_mono_ns. Absent: when the server routes it.
+   */
+  readonly atNs?: bigint;
+};
 
 /** The part of a context an event names (an ApiContext will do). */
 export type ApiEventContext = Pick<ApiContext, 'ulidLocal' | 'ulidPeer' | 'fii'>;

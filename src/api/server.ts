@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { native } from '../native.js';
 import type { ApiListener, ApiListenerEvent } from '../../native/index.js';
-import { identifySocket, type SocketIdentity } from './sockinfo.js';
+import { decodeIdentity, identifySocket, prefetchedPolicy, type SocketIdentity } from './sockinfo.js';
 import { ApiError, type ApiBackend, type ApiEvent, type SocketRef } from './backend.js';
 import { EVENT_TYPE, encodeEvent } from './events.js';
 import { Attr, Flag, MsgType, decodeFrame, encodeFrame, getU32, findAttr, nested, u32, bytes, text, type Frame, type FrameAttr } from './frame.js';
@@ -41,6 +41,11 @@ export interface ApiServerOptions {
   readonly log?: Logger;
   /** Called once per answered request with its duration (seconds), e.g. for a histogram. */
   readonly observe?: (record: ApiRequestRecord, seconds: number) => void;
+  /**
+   * The data plane's shim6_sock map: the listener reads each passed socket's
+   * policy as the request arrives (SocketRef.prefetchedPolicy), one syscall.
+   */
+  readonly sockMapFd?: number;
 }
 
 export interface ApiServerCounters {
@@ -90,7 +95,10 @@ class PassedSocket implements SocketRef {
   readonly connected: boolean;
   readonly listening: boolean;
   #state: number | null | undefined;
-  constructor(info: SocketIdentity, readonly fd: number, readonly cred: SocketRef['cred'], private readonly fdOpen: () => boolean) {
+  constructor(
+    info: SocketIdentity, readonly fd: number, readonly cred: SocketRef['cred'], private readonly fdOpen: () => boolean,
+    readonly prefetchedPolicy?: Uint8Array | null,
+  ) {
     this.cookie = info.cookie;
     this.family = info.family;
     this.type = info.type;
@@ -112,8 +120,15 @@ class PassedSocket implements SocketRef {
   }
 }
 
-function toRef(info: SocketIdentity, fd: number, cred: SocketRef['cred'], fdOpen: () => boolean): SocketRef {
-  return new PassedSocket(info, fd, cred, fdOpen);
+function toRef(info: SocketIdentity, fd: number, cred: SocketRef['cred'], fdOpen: () => boolean, ev?: ApiListenerEvent): SocketRef {
+  return new PassedSocket(info, fd, cred, fdOpen, ev?.info ? prefetchedPolicy(ev.info) : undefined);
+}
+
+/** The passed socket's identity: as the listener read it (ev.info), else read now. Throws as socketInfo. */
+function identify(ev: ApiListenerEvent, fd: number): SocketIdentity {
+  if (ev.info) return decodeIdentity(ev.info, false);
+  if (ev.infoErrno) throw Object.assign(new Error(ev.infoError ?? ev.infoErrno), { code: ev.infoErrno });
+  return identifySocket(fd);
 }
 
 export class ApiServer {
@@ -124,6 +139,7 @@ export class ApiServer {
   readonly #observe: ApiServerOptions['observe'];
   readonly #mode: number;
   readonly #group: number | string | undefined;
+  readonly #sockMapFd: number | undefined;
   #listener: ApiListener | null = null;
   readonly #conns = new Set<number>();
   readonly #inflight = new Set<Promise<void>>();
@@ -140,6 +156,7 @@ export class ApiServer {
     this.path = opts.path ?? SHIM6_API_SOCKET_DEFAULT;
     this.#mode = opts.mode ?? 0o666;
     this.#group = opts.group;
+    this.#sockMapFd = opts.sockMapFd;
     this.#log = opts.log?.child({ api: this.path });
   }
 
@@ -159,6 +176,9 @@ export class ApiServer {
       { path: this.path, mode: this.#mode, group: this.#group },
       (ev) => this.#onEvent(ev),
     );
+    if (this.#sockMapFd !== undefined && !this.#listener.setSockMap(this.#sockMapFd)) {
+      this.#log?.warn({ fd: this.#sockMapFd }, 'API: not the shim6_sock map; policies are read per request');
+    }
     this.#unsubscribeBackend = this.#backend.subscribe?.((ev) => this.#onBackendEvent(ev)) ?? null;
   }
 
@@ -199,9 +219,9 @@ export class ApiServer {
     const t0 = process.hrtime.bigint();
     const fds = ev.fds ?? [];
     const cred = ev.cred ?? { pid: 0, uid: -1, gid: -1 };
+    // The fds are closed by the listener's reply() (before it sends), or here.
     let fdsClosed = false;
     const closeFds = () => {
-      if (fdsClosed) return;
       fdsClosed = true;
       for (const fd of fds) {
         try { native().closeFd(fd); } catch { /* already gone */ }
@@ -217,16 +237,26 @@ export class ApiServer {
       this.#log?.error({ err }, 'API request failed unexpectedly');
       reply = { type: 0, flags: Flag.REPLY, seq: 0, attrs: [u32(Attr.ERRNO, errnoNumber('EIO'))] };
       record = { type: 0, seq: 0, errno: 'EIO', cred };
-    } finally {
-      // The passed fd is closed before the answer: holding it would keep the app's connection open.
-      closeFds();
     }
+    // No use of the fds from here: reply() closes them, then answers (holding
+    // one would keep the app's connection open).
+    fdsClosed = true;
     this.counters.requests++;
     if (record.errno !== 0) this.counters.errors++;
     if (requestChannel.hasSubscribers) requestChannel.publish(record);
     try {
-      if (!this.#listener) return;
-      this.#listener.send(ev.conn, encodeFrame(reply));
+      if (!this.#listener) {
+        closeFds();
+        return;
+      }
+      let frame: Buffer;
+      try {
+        frame = encodeFrame(reply);
+      } catch (err) {
+        closeFds();
+        throw err;
+      }
+      this.#listener.reply(ev.conn, frame, fds);
       this.#observe?.(record, Number(process.hrtime.bigint() - t0) / 1e9);
       // After the reply, in the same tick: no EVENT frame can overtake a SUBSCRIBE's reply.
       commit?.();
@@ -261,8 +291,9 @@ export class ApiServer {
       const subs = this.#subsByKey.get(ctxKey(ev.ctx.ulidLocal, ev.ctx.ulidPeer, ev.ctx.fii));
       if (!subs || !this.#listener) return;
       const bit = 1 << EVENT_TYPE[ev.type];
-      const monoNs = process.hrtime.bigint();
-      const timeNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+      const nowNs = process.hrtime.bigint();
+      const monoNs = ev.atNs !== undefined && ev.atNs > 0n && ev.atNs <= nowNs ? ev.atNs : nowNs;
+      const timeNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n - (nowNs - monoNs);
       for (const sub of [...subs]) {
         if (!(sub.mask & bit)) continue;
         const frame = encodeFrame({
@@ -335,7 +366,7 @@ export class ApiServer {
     }
     // get/setsockopt, sendmsg: exactly one socket passed.
     if (ev.ctrunc || fds.length !== 1) return answer(type, seq, 'EBADF', [], `pass exactly one socket with SCM_RIGHTS (got ${fds.length}${ev.ctrunc ? '+' : ''})`);
-    if (type === MsgType.SUBSCRIBE) return this.#subscribe(ev.conn, f, fds[0], cred, fdOpen, answer);
+    if (type === MsgType.SUBSCRIBE) return this.#subscribe(ev, f, fds[0], cred, fdOpen, answer);
     if (type === MsgType.SENDMSG || type === MsgType.SENDMSG_DONE || type === MsgType.RECVMSG) {
       const cmsgs = type === MsgType.SENDMSG ? cmsgsOf(f.attrs) : [];
       if (!cmsgs) return answer(type, seq, 'EBADMSG', [], 'malformed CMSG attribute');
@@ -343,11 +374,11 @@ export class ApiServer {
       if (want === null) return answer(type, seq, 'EBADMSG', [], 'a u32 attribute has the wrong size');
       let info: SocketIdentity;
       try {
-        info = identifySocket(fds[0]);
+        info = identify(ev, fds[0]);
       } catch (err) {
         return answer(type, seq, (err as { code?: string }).code === 'ENOTSOCK' ? 'ENOTSOCK' : 'EBADF', [], (err as Error).message);
       }
-      const sock = toRef(info, fds[0], cred, fdOpen);
+      const sock = toRef(info, fds[0], cred, fdOpen, ev);
       if (type === MsgType.RECVMSG) {
         const r = await handleRecvmsg(this.#backend, sock, want);
         if (!r.ok) {
@@ -377,12 +408,12 @@ export class ApiServer {
     if (level !== undefined && level !== SOL_SHIM) return answer(type, seq, 'ENOPROTOOPT', [], `level ${level} is not SOL_SHIM`, optname);
     let info: SocketIdentity;
     try {
-      info = identifySocket(fds[0]);
+      info = identify(ev, fds[0]);
     } catch (err) {
       const code = (err as { code?: string }).code;
       return answer(type, seq, code === 'ENOTSOCK' ? 'ENOTSOCK' : 'EBADF', [], (err as Error).message, optname);
     }
-    const sock = toRef(info, fds[0], cred, fdOpen);
+    const sock = toRef(info, fds[0], cred, fdOpen, ev);
     if (this.#debug()) this.#log?.debug({ pid: cred.pid, uid: cred.uid, gid: cred.gid, cookie: info.cookie.toString(), op: type === MsgType.GETSOCKOPT ? 'get' : 'set', opt: optionName(optname) ?? optname }, 'API request');
     if (type === MsgType.GETSOCKOPT) {
       if (optlen === undefined) return answer(type, seq, 'EINVAL', [], 'OPTLEN is missing', optname, info.cookie);
@@ -421,10 +452,11 @@ export class ApiServer {
    * until UNSUBSCRIBE or the connection's end.
    */
   async #subscribe(
-    conn: number, f: Frame, fd: number, cred: { pid: number; uid: number; gid: number }, fdOpen: () => boolean,
+    ev: ApiListenerEvent, f: Frame, fd: number, cred: { pid: number; uid: number; gid: number }, fdOpen: () => boolean,
     answer: (type: number, seq: number, errno: ErrnoName | 0, attrs?: FrameAttr[], message?: string, optname?: number, cookie?: bigint) => Answer,
   ): Promise<Answer> {
     const { type, seq } = f;
+    const conn = ev.conn;
     if (!this.#backend.subscribe) return answer(type, seq, 'EOPNOTSUPP', [], 'this agent has no events');
     const mask = getU32(f, Attr.EVENT_MASK);
     if (mask === null) return answer(type, seq, 'EBADMSG', [], 'a u32 attribute has the wrong size');
@@ -432,7 +464,7 @@ export class ApiServer {
     if (m === 0 || (m & ~SHIM_EVENT_ALL) !== 0) return answer(type, seq, 'EINVAL', [], `event mask 0x${m.toString(16)} (known: 0x${SHIM_EVENT_ALL.toString(16)})`);
     let info: SocketIdentity;
     try {
-      info = identifySocket(fd);
+      info = identify(ev, fd);
     } catch (err) {
       return answer(type, seq, (err as { code?: string }).code === 'ENOTSOCK' ? 'ENOTSOCK' : 'EBADF', [], (err as Error).message);
     }
@@ -441,7 +473,7 @@ export class ApiServer {
     if ((this.#subsByConn.get(conn)?.size ?? 0) >= MAX_SUBSCRIPTIONS_PER_CONN) {
       return answer(type, seq, 'ENOBUFS', [], `at most ${MAX_SUBSCRIPTIONS_PER_CONN} subscriptions per connection`, undefined, info.cookie);
     }
-    const sock = toRef(info, fd, cred, fdOpen);
+    const sock = toRef(info, fd, cred, fdOpen, ev);
     let key: string;
     try {
       const ctx = await this.#backend.lookupContext(sock);

@@ -37,19 +37,27 @@ export interface SocketIdentity {
 
 type RawSocketInfo = (fd: number, out: Uint8Array) => void;
 
-const raw = new Uint8Array(RAW_INFO_SIZE);
-const dv = new DataView(raw.buffer);
+const shared = new Uint8Array(RAW_INFO_SIZE);
 
 /**
  * Identify an fd. Throws the native error (code ENOTSOCK for a non-socket,
  * EBADF...) as socketInfo(fd) does.
  */
 export function identifySocket(fd: number): SocketIdentity {
-  (native().socketInfo as unknown as RawSocketInfo)(fd, raw);
+  (native().socketInfo as unknown as RawSocketInfo)(fd, shared);
+  return decodeIdentity(shared, true);
+}
+
+/**
+ * The raw layout decoded (the ApiListener's ev.info starts with it). copy:
+ * the addresses are copied out (raw is reused); else they view raw.
+ */
+export function decodeIdentity(raw: Uint8Array, copy: boolean): SocketIdentity {
+  const dv = new DataView(raw.buffer, raw.byteOffset, RAW_INFO_SIZE);
   const flags = dv.getUint32(24, LE);
   const addr = (present: number, v4: number, portOff: number, scopeOff: number, off: number): SockAddr | null =>
     (flags & present
-      ? new Addr(flags & v4 ? 'IPv4' : 'IPv6', dv.getUint16(portOff, LE), raw.slice(off, off + 16), dv.getUint32(scopeOff, LE))
+      ? new Addr(flags & v4 ? 'IPv4' : 'IPv6', dv.getUint16(portOff, LE), copy ? raw.slice(off, off + 16) : raw.subarray(off, off + 16), dv.getUint32(scopeOff, LE))
       : null);
   return {
     cookie: dv.getBigUint64(0, LE),
@@ -61,4 +69,11 @@ export function identifySocket(fd: number): SocketIdentity {
     connected: (flags & F_CONNECTED) !== 0,
     listening: (flags & F_LISTENING) !== 0,
   };
+}
+
+/** ev.info past the identity: the socket's policy record as read (null: none), undefined when not read. */
+export function prefetchedPolicy(info: Uint8Array): Uint8Array | null | undefined {
+  if (info.length < 120) return undefined;
+  const state = new DataView(info.buffer, info.byteOffset, 120).getUint32(72, LE);
+  return state === 2 ? info.subarray(80, 120) : state === 1 ? null : undefined;
 }

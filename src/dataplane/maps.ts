@@ -88,6 +88,8 @@ function inlineIndex(set: Uint8Array, n: number, addr: Uint8Array): number {
 export class DataplaneMaps {
   readonly fds: MapFds;
   private readonly ncpu: number;
+  /** SHIM6_GATE_SOCK_POLICY seen open (it never closes while the maps are pinned). */
+  #sockGateOpen = false;
 
   private constructor(fds: MapFds) {
     this.fds = fds;
@@ -195,8 +197,13 @@ export class DataplaneMaps {
    * Once open, stays open for the life of the pinned maps.
    */
   openSockPolicyGate(): void {
+    // Once seen open it stays open: no map read per API request.
+    if (this.#sockGateOpen) return;
     const g = this.gates();
-    if (g & L.GATE_SOCK_POLICY) return;
+    if (g & L.GATE_SOCK_POLICY) {
+      this.#sockGateOpen = true;
+      return;
+    }
     const n = native();
     n.mapUpdate(this.fds.shim6_gates, u32(0), L.encodeShim6Gates({ flags: g | L.GATE_SOCK_POLICY, pad: 0 }));
     const mark = (v: Buffer | null): Buffer | undefined => {

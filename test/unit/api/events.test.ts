@@ -113,6 +113,23 @@ describe('SUBSCRIBE/EVENT on the wire', () => {
     await until(() => server.subscriptions === 0);
   });
 
+  it('stamps an event with when it happened (atNs: the data plane\'s switch), never with a future time', async () => {
+    const { conn, events } = rawConn();
+    expect((await subscribe(conn, [socketFd(tcp)])).errno).toBe(0);
+    const at = process.hrtime.bigint() - 3_000_000n;
+    backend.emit({ ...pairChanged(), atNs: at });
+    backend.emit({ ...pairChanged(), atNs: process.hrtime.bigint() + 10_000_000_000n });
+    await until(() => events.length === 2);
+    const [a, b] = events.map((f) => decodeEvent(findAttr(f, Attr.EVENT)!)!);
+    expect(a.monoNs).toBe(at);
+    // The realtime stamp is moved back as far (3 ms, within the clocks' reading gap).
+    expect(Math.abs(Number(a.timeNs / 1_000_000n) - (Date.now() - 3))).toBeLessThan(1000);
+    expect(b.monoNs).toBeLessThanOrEqual(process.hrtime.bigint());
+    expect(b.monoNs).toBeGreaterThan(at);
+    conn.close();
+    await until(() => server.subscriptions === 0);
+  });
+
   it('routes by ULID pair and FII, and filters by the event mask', async () => {
     const a = rawConn();
     const b = rawConn();

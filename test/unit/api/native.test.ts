@@ -3,6 +3,7 @@
 // random frames.
 import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { native } from '../../../src/native.js';
@@ -10,6 +11,7 @@ import type { ApiListenerEvent } from '../../../native/index.js';
 import { ApiServer } from '../../../src/api/server.js';
 import { Attr, decodeFrame, encodeFrame, Flag, getU32, MsgType, u32 } from '../../../src/api/frame.js';
 import { FakeBackend } from './fake-backend.js';
+import { decodeIdentity, prefetchedPolicy } from '../../../src/api/sockinfo.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shim6-native-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -73,6 +75,56 @@ describe('ApiListener', () => {
     expect(() => new (native().ApiListener)({ path: 3 as unknown as string }, () => {})).toThrow(TypeError);
     expect(() => native().socketInfo('x' as unknown as number)).toThrow(TypeError);
     l.close();
+    l.close();
+  });
+
+  it('identifies a single passed fd in the receive call (ev.info), reports a non-socket, and reply() closes the fds before sending', async () => {
+    const p = path.join(dir, 'l5.sock');
+    const evs: ApiListenerEvent[] = [];
+    const open: boolean[] = [];
+    const l = new (native().ApiListener)({ path: p }, (ev) => {
+      if (!ev.data) return;
+      evs.push(ev);
+      l.reply(ev.conn, Buffer.from('ok'), ev.fds ?? []);
+      // Closed by reply(): fstat on the number fails (nothing else opened one in between).
+      open.push(...(ev.fds ?? []).map((fd) => { try { fs.fstatSync(fd); return true; } catch { return false; } }));
+    });
+    // A connected TCP pair over loopback.
+    const srv = net.createServer().listen(0, '::1');
+    await new Promise((r) => srv.once('listening', r));
+    const c = net.connect((srv.address() as net.AddressInfo).port, '::1');
+    await new Promise((r) => c.once('connect', r));
+    const fd = (c as unknown as { _handle: { fd: number } })._handle.fd;
+    const f = fs.openSync('/dev/null', 'r');
+    try {
+      expect((await native().apiRequest(p, Buffer.from('a'), [fd])).toString()).toBe('ok');
+      expect((await native().apiRequest(p, Buffer.from('b'), [f])).toString()).toBe('ok');
+      expect((await native().apiRequest(p, Buffer.from('c'), [fd, f])).toString()).toBe('ok');
+      expect((await native().apiRequest(p, Buffer.from('d'), [])).toString()).toBe('ok');
+    } finally {
+      fs.closeSync(f);
+    }
+    const [a, b, two, none] = evs;
+    expect(a.info).toHaveLength(120);
+    const id = decodeIdentity(a.info!, false);
+    expect(id).toMatchObject({ cookie: native().socketCookie(fd), family: 10, type: 1, protocol: 6, connected: true, listening: false });
+    expect(id.local!.address).toBe('::1');
+    expect(id.peer!.port).toBe((srv.address() as net.AddressInfo).port);
+    expect(prefetchedPolicy(a.info!)).toBeUndefined(); // no setSockMap: not read
+    expect(b.info).toBeUndefined();
+    expect(b.infoErrno).toBe('ENOTSOCK');
+    expect(b.infoError).toMatch(/^ENOTSOCK: .*getsockopt 'SO_COOKIE'/);
+    expect(two.info).toBeUndefined();
+    expect(two.infoErrno).toBeUndefined();
+    expect(none.info).toBeUndefined();
+    expect(open).toEqual([false, false, false, false]);
+    // Not a BPF map: refused with the syscall's error; a gone connection: ENOTCONN, fds closed anyway.
+    expect(() => l.setSockMap(0)).toThrow(expect.objectContaining({ syscall: 'bpf_obj_get_info_by_fd' }));
+    const g = fs.openSync('/dev/null', 'r');
+    expect(() => l.reply(12345, Buffer.from('x'), [g])).toThrow(expect.objectContaining({ code: 'ENOTCONN' }));
+    expect(() => fs.fstatSync(g)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    c.destroy();
+    srv.close();
     l.close();
   });
 
