@@ -13,6 +13,13 @@ export const MAX_PROBE_TIMEOUT_MS = 60_000;
 /** Back-off multiplier after the initial probes ("typically doubles", §4.3). */
 export const PROBE_BACKOFF_FACTOR = 2;
 
+/**
+ * Negative feedback in InboundOk sends the next exploration probe at once,
+ * but never sooner than this after the previous one (feedback can come in
+ * bursts: one per TCP socket, or an application calling SHIM_FEEDBACK).
+ */
+export const FEEDBACK_PROBE_GAP_MS = 100;
+
 /** Default Send Timeout (RFC 5534 §7: 15 seconds). */
 export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 /** Keepalive Timeout when the peer sent no Keepalive Timeout option (RFC 5534 §7). */

@@ -28,6 +28,7 @@ import { orderPairs } from './addr-select.js';
 import {
   DEFAULT_MAX_RECEIVED_REPORTS,
   DEFAULT_SEND_TIMEOUT_MS,
+  FEEDBACK_PROBE_GAP_MS,
   PROBE_DATA_EXPLORE,
   PROBE_DATA_VERIFY,
   PROBE_DATA_VERIFY_REPLY,
@@ -184,6 +185,8 @@ export class ReapContext {
   #out: ReapAction[] = [];
   /** When the current state was entered: payload sent before that was sent on an old pair. */
   #stateSince = -Infinity;
+  /** When the last probe of an exploration (or the transition probe to InboundOk) went out. */
+  #lastStreamProbe = -Infinity;
 
   constructor(init: ReapContextInit) {
     if (!isContextTag(init.peerContextTag)) throw usage('peerContextTag must be a 47-bit bigint');
@@ -351,10 +354,17 @@ export class ReapContext {
     });
   }
 
-  /** Negative feedback (SHIM_FEEDBACK from an application, a TCP RTO): explore now. */
+  /**
+   * Negative feedback (SHIM_FEEDBACK from an application, a TCP RTO):
+   * explore now. In InboundOk (the peer reaches us, our packets evidently do
+   * not reach it) the next probe of the exploration goes out now instead of
+   * at its retransmission time, at most one per FEEDBACK_PROBE_GAP_MS; in
+   * Exploring it changes nothing.
+   */
   feedback(now: number, _kind: FeedbackKind): ReapAction[] {
     return this.#run(now, () => {
       if (this.#state === 'Operational') this.#enterExploring('feedback');
+      else if (this.#state === 'InboundOk' && this.#probe && this.#now - this.#lastStreamProbe >= FEEDBACK_PROBE_GAP_MS) this.#retransmit();
     });
   }
 
@@ -498,6 +508,7 @@ export class ReapContext {
     this.#out.push({ type: 'state', from, to });
     if (to === 'Operational') {
       this.#probe = null;
+      this.#replies = null; // the exploration is over: the next one answers back along its path first
       if (this.#failed) {
         this.#failed = false;
         this.#out.push({ type: 'path-recovered' });
@@ -511,10 +522,15 @@ export class ReapContext {
     }
   }
 
-  /** A new exploration round: forget the reports of the previous one. */
+  /**
+   * A new exploration round: forget the reports of the previous one, and
+   * which paths our answers went on (a path that lost answers in an earlier
+   * round says nothing about this one).
+   */
   #newRound(): void {
     this.#sent = [];
     this.#recvd = [];
+    this.#replies = null;
   }
 
   // ------------------------------------------------------------ RFC 5534 §6 rows
@@ -700,6 +716,7 @@ export class ReapContext {
     this.#cursor = 0;
     if (replyPair) {
       this.#sendProbe(replyPair, ProbeState.InboundOk, 'reply');
+      this.#lastStreamProbe = this.#now;
       this.#probe.count = 1;
       this.#probe.next = this.#now + this.#probeInterval(1);
     } else {
@@ -725,6 +742,7 @@ export class ReapContext {
     if (!p) return;
     const pair = this.#nextExplorePair();
     if (pair) this.#sendProbe(pair, STA[this.#state], 'explore');
+    this.#lastStreamProbe = this.#now;
     p.count++;
     const iv = this.#probeInterval(p.count);
     p.next = this.#now + iv;
@@ -828,18 +846,21 @@ export class ReapContext {
   }
 
   /**
-   * Choose the current pair among confirmed ones: keep the current pair if it
-   * is confirmed, else prefer pairs whose reverse also carried a probe to us,
-   * then the ranking. Returns the (possibly unchanged) current pair when a
+   * Choose the current pair among confirmed ones: pairs whose reverse also
+   * carried a probe to us this round (proven both ways) first, then the
+   * current pair, then the ranking. A current pair confirmed one way only
+   * gives way to one proven both ways: its confirmation may be a probe sent
+   * before the rest of its path failed (a path breaking one direction after
+   * the other). Returns the (possibly unchanged) current pair when a
    * confirmed one was found, null when the pair stays unconfirmed.
    */
   #chooseFrom(confirmed: Pair[]): Pair | null {
     const usable = confirmed.filter((p) => this.#isCandidate(p));
     if (usable.length === 0) return null;
-    if (usable.some((p) => samePair(p, this.#current))) return this.#current;
     const both = (p: Pair): number =>
       this.#recvd.some((r) => addrEqual(r.arrival.src, p.peer) && addrEqual(r.arrival.dst, p.local)) ? 0 : 1;
-    usable.sort((a, b) => both(a) - both(b) || (this.#rank.get(pairKey(a)) ?? 0) - (this.#rank.get(pairKey(b)) ?? 0));
+    const cur = (p: Pair): number => (samePair(p, this.#current) ? 0 : 1);
+    usable.sort((a, b) => both(a) - both(b) || cur(a) - cur(b) || (this.#rank.get(pairKey(a)) ?? 0) - (this.#rank.get(pairKey(b)) ?? 0));
     this.#switchTo(usable[0], 'exploration');
     return this.#current;
   }

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { LocatorFlag, ProbeState } from '../../../src/wire/index.js';
-import { PROBE_DATA_VERIFY, PROBE_DATA_VERIFY_REPLY, type ReapAction } from '../../../src/reap/index.js';
+import { FEEDBACK_PROBE_GAP_MS, PROBE_DATA_VERIFY, PROBE_DATA_VERIFY_REPLY, type ReapAction } from '../../../src/reap/index.js';
 import {
   A1,
   A2,
@@ -131,6 +131,15 @@ describe('switching only after bidirectional confirmation', () => {
     expect(switches(ctx.receive(t, msg, via))).toEqual([]);
   });
 
+  it('a current pair confirmed one way only gives way to a pair proven both ways', () => {
+    // Our probe on (A1, B1) reached the peer before (B1 -> A1) broke; the peer's
+    // probes reach us on (B2 -> A2) only, and it confirms both our probes.
+    const { ctx, t } = exploringWithFourProbes();
+    const acts = ctx.receive(t, ...(({ msg, via }) => [msg, via] as const)(peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A1, B1, 1), report(A2, B2, 2)])));
+    expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
+    expect(acts.find((a) => a.type === 'switch-pair')).toMatchObject({ reason: 'exploration' });
+  });
+
   it('among confirmed pairs, one the peer\u2019s probes also came back on is preferred', () => {
     const { ctx, t } = exploringWithFourProbes();
     // The peer's probe reached us on B2 -> A2 (we go InboundOk) ...
@@ -157,6 +166,38 @@ describe('answers', () => {
     // A probe on another path is answered back along that path first.
     const other = peerProbe(ProbeState.InboundOk, B1, A2, 400);
     expect(probes(ctx.receive(4000, other.msg, other.via))[0]).toMatchObject({ src: A2, dst: B1 });
+  });
+
+  it('a new exploration by the peer is answered back along its path first, whatever answers on that path did in an earlier one', () => {
+    const ctx = makeCtx();
+    // An earlier exploration: the peer kept arriving on B2 -> A2, our answers moved down the list.
+    for (let i = 0; i < 2; i++) {
+      const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 300 + i);
+      ctx.receive(1000 + i * 500, msg, via);
+    }
+    // Seconds later the peer explores again on the same path (its hot standby):
+    // we answer back along it, not on our current pair (A1, B1), which may be the broken one.
+    const ex = peerProbe(ProbeState.Exploring, B2, A2, 500);
+    const acts = ctx.receive(9000, ex.msg, ex.via);
+    expect(stateChanges(acts)).toEqual(['Operational->InboundOk']);
+    const [answer] = probes(acts);
+    expect(answer).toMatchObject({ src: A2, dst: B2 });
+    // Within this exploration, a second probe on the same path gets the next pair.
+    const again = peerProbe(ProbeState.Exploring, B2, A2, 501);
+    expect(probes(ctx.receive(9500, again.msg, again.via))[0]).toMatchObject({ src: A1, dst: B1 });
+    // The peer's InboundOk probe reporting our answer on (A2, B2) ends it there ...
+    const fin = peerProbe(ProbeState.InboundOk, B2, A2, 502, [report(A2, B2, answer.msg.sent[0].nonce)]);
+    const done = ctx.receive(9600, fin.msg, fin.via);
+    expect(stateChanges(done)).toEqual(['InboundOk->Operational']);
+    expect(switches(done)).toEqual([{ local: A2, peer: B2 }]);
+    // ... and the next exploration starts over: back along the arrival path.
+    const next = peerProbe(ProbeState.Exploring, B1, A1, 600);
+    const r = ctx.receive(20_000, next.msg, next.via);
+    expect(probes(r)[0]).toMatchObject({ src: A1, dst: B1 });
+    const next2 = peerProbe(ProbeState.InboundOk, B1, A1, 601, [report(A1, B1, probes(r)[0].msg.sent[0].nonce)]);
+    ctx.receive(20_100, next2.msg, next2.via);
+    const later = peerProbe(ProbeState.Exploring, B1, A1, 700);
+    expect(probes(ctx.receive(40_000, later.msg, later.via))[0]).toMatchObject({ src: A1, dst: B1 });
   });
 });
 
@@ -196,11 +237,26 @@ describe('negative feedback', () => {
     }
   });
 
-  it('is a no-op while already exploring or in InboundOk', () => {
-    for (const s of ['Exploring', 'InboundOk'] as const) {
-      const { ctx, t } = inState(s);
-      expect(ctx.feedback(t + 1, 'tcp-rto')).toEqual([]);
-    }
+  it('is a no-op while exploring', () => {
+    const { ctx, t } = inState('Exploring');
+    expect(ctx.feedback(t + 1, 'tcp-rto')).toEqual([]);
+    expect(ctx.feedback(t + 300, 'app')).toEqual([]);
+  });
+
+  it('in InboundOk sends the next exploration probe at once, at most one per FEEDBACK_PROBE_GAP_MS, and keeps the state', () => {
+    const { ctx, t } = inState('InboundOk'); // transition probe at t (reply on A1 -> B1)
+    expect(ctx.feedback(t + 1, 'tcp-rto')).toEqual([]); // the transition probe just left
+    const acts = ctx.feedback(t + FEEDBACK_PROBE_GAP_MS, 'tcp-rto');
+    const [p] = probes(acts);
+    expect(types(acts)).toEqual(['send-probe']);
+    expect([p.msg.state, p.purpose]).toEqual([ProbeState.InboundOk, 'explore']);
+    expect(p.msg.received.map((r) => r.nonce)).toEqual([900]);
+    expect(ctx.state).toBe('InboundOk');
+    // The stream goes on from there: the next probe one interval later, on the next pair.
+    expect(ctx.nextDeadline()).toBe(t + FEEDBACK_PROBE_GAP_MS + 500);
+    expect(ctx.feedback(t + FEEDBACK_PROBE_GAP_MS + 50, 'app')).toEqual([]);
+    const [q] = probes(ctx.feedback(t + 2 * FEEDBACK_PROBE_GAP_MS, 'app'));
+    expect(`${q.src[5].toString(16)}>${q.dst[5].toString(16)}`).not.toBe(`${p.src[5].toString(16)}>${p.dst[5].toString(16)}`);
   });
 });
 
