@@ -52,6 +52,12 @@ export const SENT_PROBE_MEMORY = 64;
 
 /** Fail-back: the preferred pair must be seen working this long before returning to it. */
 export const DEFAULT_FAILBACK_HOLD_MS = 30_000;
+/**
+ * A hot standby with a verification out stops counting as verified when the
+ * answer is this late (or four round trips of the last answer, if more;
+ * never beyond the verification timeout).
+ */
+export const STANDBY_ANSWER_MIN_MS = 250;
 /** A verification probe unanswered after this long counts as a failure. */
 export const DEFAULT_VERIFY_TIMEOUT_MS = 2_000;
 

@@ -29,6 +29,7 @@ import {
   DEFAULT_MAX_RECEIVED_REPORTS,
   DEFAULT_SEND_TIMEOUT_MS,
   FEEDBACK_PROBE_GAP_MS,
+  STANDBY_ANSWER_MIN_MS,
   PROBE_DATA_EXPLORE,
   PROBE_DATA_VERIFY,
   PROBE_DATA_VERIFY_REPLY,
@@ -99,6 +100,8 @@ interface Monitor {
   lastOk: number | null;
   /** Unanswered probes in a row: the interval doubles with each, up to Max Probe Timeout. */
   misses: number;
+  /** Round-trip time of the last answered verification. */
+  rtt: number | null;
 }
 
 function toBig(v: number | bigint, name: string): bigint {
@@ -273,7 +276,9 @@ export class ReapContext {
     if (!s) return null;
     const m = this.#monitors.get(pairKey(s));
     if (!m || m.lastOk === null) return null;
-    return { pair: s, validUntil: m.lastOk + this.#freshFor() };
+    // While a verification is out, the pair counts only until its answer is overdue.
+    const until = m.pending ? Math.min(m.lastOk + this.#freshFor(), m.pending.sentAt + this.#answerDue(m)) : m.lastOk + this.#freshFor();
+    return { pair: s, validUntil: until };
   }
 
   snapshot(): ReapSnapshot {
@@ -691,6 +696,8 @@ export class ReapContext {
     // Received reports are those "since the last transition to Exploring" (§5.2).
     this.#recvd = [];
     this.#pendingExplore = false;
+    // Before leaving Operational, which drops the verifications in flight.
+    const standby = this.#o.hotStandby ? this.#freshStandby() : null;
     this.#setState('Exploring');
     this.#sendTimer = null;
     this.#ka = null;
@@ -698,10 +705,7 @@ export class ReapContext {
       this.#failed = true;
       this.#out.push({ type: 'path-failed', reason });
     }
-    if (this.#o.hotStandby) {
-      const s = this.#freshStandby();
-      if (s) this.#switchTo(s, 'hot-standby');
-    }
+    if (standby) this.#switchTo(standby, 'hot-standby');
     this.#probe = { count: 0, next: this.#now, capped: false };
     this.#cursor = 0;
     this.#streamProbe();
@@ -900,7 +904,19 @@ export class ReapContext {
     const m = this.#monitors.get(pairKey(s));
     if (!m || m.lastOk === null || m.streakStart === null) return null;
     if (this.#now - m.lastOk > this.#freshFor()) return null;
+    if (m.pending && this.#now > m.pending.sentAt + this.#answerDue(m)) return null;
     return this.#isCandidate(s) ? s : null;
+  }
+
+  /**
+   * How long a verification's answer may take before the pair stops counting
+   * as verified: four round trips of the last answer, at least
+   * STANDBY_ANSWER_MIN_MS, at most the verification timeout. A standby whose
+   * path broke after its last answer then stops being used within a few
+   * round trips of the next verification, not seconds later.
+   */
+  #answerDue(m: Monitor): number {
+    return Math.min(this.#o.verifyTimeout, Math.max(STANDBY_ANSWER_MIN_MS, 4 * (m.rtt ?? this.#o.verifyTimeout)));
   }
 
   /** Make the monitor set match the standby and fail-back target; arm them when useful. */
@@ -914,7 +930,7 @@ export class ReapContext {
     for (const [k, pair] of want) {
       let m = this.#monitors.get(k);
       if (!m) {
-        m = { pair, key: k, nextAt: null, pending: null, streakStart: null, lastOk: null, misses: 0 };
+        m = { pair, key: k, nextAt: null, pending: null, streakStart: null, lastOk: null, misses: 0, rtt: null };
         this.#monitors.set(k, m);
       }
       if (armed && m.nextAt === null) {
@@ -993,6 +1009,7 @@ export class ReapContext {
         if (!p || p.nonce !== r.nonce || !addrEqual(m.pair.local, r.src) || !addrEqual(m.pair.peer, r.dst)) continue;
         m.pending = null;
         m.lastOk = this.#now;
+        m.rtt = this.#now - p.sentAt;
         if (this.#standby && samePair(m.pair, this.#standby)) this.#standbyMisses = 0;
         if (m.misses > 0) {
           // Back to the base rate to measure the hold time.

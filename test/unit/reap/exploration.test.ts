@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { LocatorFlag, ProbeState } from '../../../src/wire/index.js';
-import { FEEDBACK_PROBE_GAP_MS, PROBE_DATA_VERIFY, PROBE_DATA_VERIFY_REPLY, type ReapAction } from '../../../src/reap/index.js';
+import { FEEDBACK_PROBE_GAP_MS, PROBE_DATA_VERIFY, STANDBY_ANSWER_MIN_MS, PROBE_DATA_VERIFY_REPLY, type ReapAction } from '../../../src/reap/index.js';
 import {
   A1,
   A2,
@@ -350,6 +350,54 @@ describe('verification probes (hot standby / fail-back extension)', () => {
     const { ctx: exploring, t } = inState('Exploring');
     expect(exploring.receive(t + 1, v.msg, v.via)).toEqual([]);
     expect(exploring.state).toBe('Exploring');
+  });
+});
+
+describe('hot standby with a verification out', () => {
+  it('counts as verified only until the answer is overdue (4 round trips, at least STANDBY_ANSWER_MIN_MS): staged validity and the switch at a failure', () => {
+    const ctx = makeCtx({ options: { hotStandby: true, sendTimeoutMs: 3000 } });
+    const tr = new Traffic();
+    ctx.observe(1000, tr.send(1000).recv(1000).sample());
+    // The standby (A2, B2) is verified at once; its answer comes 10 ms later.
+    const [v1] = probes(ctx.tick(1000));
+    expect([v1.src, v1.dst, v1.purpose]).toEqual([A2, B2, 'verify']);
+    const ans = (v: typeof v1, nonce: number) => peerProbe(ProbeState.Operational, B2, A2, nonce, [v.msg.sent[0]], PROBE_DATA_VERIFY_REPLY);
+    const a1 = ans(v1, 50);
+    ctx.receive(1010, a1.msg, a1.via);
+    const fresh = 2 * 1500 + 2000; // 2 x verify interval + verify timeout
+    expect(ctx.stagedStandby()).toEqual({ pair: { local: A2, peer: B2 }, validUntil: 1010 + fresh });
+    // The next verification leaves at 2500 (traffic goes on); while it is out the
+    // standby is valid until 2500 + max(250, 4 x 10 ms).
+    ctx.observe(2400, tr.send(2400).recv(2400).sample());
+    const [v2] = probes(ctx.tick(2500));
+    expect(v2.purpose).toBe('verify');
+    expect(ctx.stagedStandby()).toEqual({ pair: { local: A2, peer: B2 }, validUntil: 2500 + STANDBY_ANSWER_MIN_MS });
+    // Answered in time: valid again for the full freshness window.
+    const a2 = ans(v2, 51);
+    ctx.receive(2510, a2.msg, a2.via);
+    expect(ctx.stagedStandby()?.validUntil).toBe(2510 + fresh);
+    // The third is never answered: a failure after its answer is overdue
+    // explores without switching to the standby first.
+    ctx.observe(3900, tr.send(3900).recv(3900).sample());
+    const [v3] = probes(ctx.tick(4000));
+    expect(v3.purpose).toBe('verify');
+    const acts = ctx.feedback(4000 + STANDBY_ANSWER_MIN_MS + 1, 'tcp-rto');
+    expect(types(acts)).toEqual(['state', 'path-failed', 'send-probe']);
+    expect(switches(acts)).toEqual([]);
+  });
+
+  it('switches to it at a failure while its answer is not yet overdue', () => {
+    const ctx = makeCtx({ options: { hotStandby: true, sendTimeoutMs: 3000 } });
+    const tr = new Traffic();
+    ctx.observe(1000, tr.send(1000).recv(1000).sample());
+    const [v1] = probes(ctx.tick(1000));
+    const a1 = peerProbe(ProbeState.Operational, B2, A2, 50, [v1.msg.sent[0]], PROBE_DATA_VERIFY_REPLY);
+    ctx.receive(1010, a1.msg, a1.via);
+    ctx.observe(2400, tr.send(2400).recv(2400).sample());
+    probes(ctx.tick(2500));
+    const acts = ctx.feedback(2500 + STANDBY_ANSWER_MIN_MS - 1, 'tcp-rto');
+    expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
+    expect(acts.find((a) => a.type === 'switch-pair')).toMatchObject({ reason: 'hot-standby' });
   });
 });
 
