@@ -155,6 +155,8 @@ export class ReapContext {
   #ka: { next: number; expires: number; interval: number; start: number } | null = null;
   #probe: { count: number; next: number; capped: boolean } | null = null;
   #cursor = 0;
+  /** The exploration tries the current pair first (else the best alternate, then the current pair). */
+  #currentFirst = true;
 
   // Probe reports of the current exploration round.
   #sent: SentProbe[] = [];
@@ -706,6 +708,10 @@ export class ReapContext {
       this.#out.push({ type: 'path-failed', reason });
     }
     if (standby) this.#switchTo(standby, 'hot-standby');
+    // The current pair is the one that failed, unless we just moved to the
+    // verified standby: then the alternate least likely to share its fate is
+    // tried first, and the peer is led there by the first probe.
+    this.#currentFirst = standby !== null;
     this.#probe = { count: 0, next: this.#now, capped: false };
     this.#cursor = 0;
     this.#streamProbe();
@@ -718,6 +724,7 @@ export class ReapContext {
     this.#startSendTimer(this.#now);
     this.#probe = { count: 0, next: this.#now, capped: false };
     this.#cursor = 0;
+    this.#currentFirst = true;
     if (replyPair) {
       this.#sendProbe(replyPair, ProbeState.InboundOk, 'reply');
       this.#lastStreamProbe = this.#now;
@@ -765,8 +772,8 @@ export class ReapContext {
    */
   #nextExplorePair(): Pair | null {
     const seq: Pair[] = [];
-    if (this.#isCandidate(this.#current)) seq.push(this.#current);
     for (const p of disjointFirst(this.#ranked, this.#current)) if (!samePair(p, this.#current)) seq.push(p);
+    if (this.#isCandidate(this.#current)) seq.splice(this.#currentFirst ? 0 : Math.min(1, seq.length), 0, this.#current);
     if (seq.length === 0) return null;
     const pair = seq[this.#cursor % seq.length];
     this.#cursor++;

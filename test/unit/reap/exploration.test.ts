@@ -25,13 +25,13 @@ import {
 
 const ST = 15_000;
 
-/** Exploring since t=0 with probes 1..4 sent on (A1,B1) (A2,B1) (A1,B2) (A2,B2). */
+/** Exploring since t=0 (feedback) with probes 1..4 sent on (A2,B2) (A1,B1) (A2,B1) (A1,B2). */
 function exploringWithFourProbes(m: Parameters<typeof makeCtx>[0] = {}): { ctx: ReturnType<typeof makeCtx>; t: number } {
   const ctx = makeCtx(m);
   const sent = [...probes(ctx.feedback(0, 'app')), ...probes(runUntil(ctx, 1500).map((e) => e.a))];
   expect(sent.map((p) => [p.src, p.dst, p.msg.sent[0].nonce])).toEqual([
-    [A1, B1, 1],
-    [A2, B2, 2], // sharing no /64 with the current pair: first after it
+    [A2, B2, 1], // sharing no /64 with the failed current pair: first
+    [A1, B1, 2], // then the current pair
     [A2, B1, 3],
     [A1, B2, 4],
   ]);
@@ -62,12 +62,12 @@ describe('probe reports and Sta', () => {
 
   it('probes the peer has reported seeing drop out of Psent', () => {
     const { ctx, t } = exploringWithFourProbes();
-    // The peer is exploring too and (MAY, §5.2) reports our probe 2.
-    const { msg, via } = peerProbe(ProbeState.Exploring, B1, A2, 600, [report(A2, B2, 2)]);
+    // The peer is exploring too and (MAY, §5.2) reports our probe 1.
+    const { msg, via } = peerProbe(ProbeState.Exploring, B1, A2, 600, [report(A2, B2, 1)]);
     const acts = ctx.receive(t, msg, via);
     const [reply] = probes(acts);
     expect(reply.msg.state).toBe(ProbeState.InboundOk);
-    expect(reply.msg.sent.map((s) => s.nonce)).toEqual([5, 4, 3, 1]);
+    expect(reply.msg.sent.map((s) => s.nonce)).toEqual([5, 4, 3, 2]);
     // An Exploring probe never moves payload: no switch, even with reports.
     expect(switches(acts)).toEqual([]);
   });
@@ -92,7 +92,7 @@ describe('probe reports and Sta', () => {
 describe('switching only after bidirectional confirmation', () => {
   it('an InboundOk probe reporting one of our probes moves payload to that pair', () => {
     const { ctx, t } = exploringWithFourProbes();
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A2, B2, 2)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A2, B2, 1)]);
     const acts = ctx.receive(t, msg, via);
     expect(types(acts)).toEqual(['state', 'path-recovered', 'switch-pair', 'send-probe']);
     expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
@@ -121,13 +121,13 @@ describe('switching only after bidirectional confirmation', () => {
       { addr: B1, verified: true },
       { addr: B2, verified: false },
     ]);
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A2, 700, [report(A2, B2, 2)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A2, 700, [report(A2, B2, 1)]);
     expect(switches(ctx.receive(t + 1, msg, via))).toEqual([]);
   });
 
   it('the current pair is kept when it is among the confirmed ones', () => {
     const { ctx, t } = exploringWithFourProbes();
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A1, 700, [report(A2, B2, 2), report(A1, B1, 1)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A1, 700, [report(A2, B2, 1), report(A1, B1, 2)]);
     expect(switches(ctx.receive(t, msg, via))).toEqual([]);
   });
 
@@ -135,7 +135,7 @@ describe('switching only after bidirectional confirmation', () => {
     // Our probe on (A1, B1) reached the peer before (B1 -> A1) broke; the peer's
     // probes reach us on (B2 -> A2) only, and it confirms both our probes.
     const { ctx, t } = exploringWithFourProbes();
-    const acts = ctx.receive(t, ...(({ msg, via }) => [msg, via] as const)(peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A1, B1, 1), report(A2, B2, 2)])));
+    const acts = ctx.receive(t, ...(({ msg, via }) => [msg, via] as const)(peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A1, B1, 2), report(A2, B2, 1)])));
     expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
     expect(acts.find((a) => a.type === 'switch-pair')).toMatchObject({ reason: 'exploration' });
   });
@@ -146,7 +146,7 @@ describe('switching only after bidirectional confirmation', () => {
     const seen = peerProbe(ProbeState.Exploring, B2, A2, 800);
     ctx.receive(t, seen.msg, seen.via);
     // ... then it confirms (A1,B2) (ranked higher) and (A2,B2).
-    const fin = peerProbe(ProbeState.InboundOk, B1, A1, 801, [report(A1, B2, 4), report(A2, B2, 2)]);
+    const fin = peerProbe(ProbeState.InboundOk, B1, A1, 801, [report(A1, B2, 4), report(A2, B2, 1)]);
     expect(switches(ctx.receive(t + 100, fin.msg, fin.via))).toEqual([{ local: A2, peer: B2 }]);
   });
 });
@@ -398,6 +398,8 @@ describe('hot standby with a verification out', () => {
     const acts = ctx.feedback(2500 + STANDBY_ANSWER_MIN_MS - 1, 'tcp-rto');
     expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
     expect(acts.find((a) => a.type === 'switch-pair')).toMatchObject({ reason: 'hot-standby' });
+    // The exploration starts on the standby, now current: the peer follows it there.
+    expect(probes(acts).map((p) => [p.src, p.dst, p.purpose])).toEqual([[A2, B2, 'explore']]);
   });
 });
 
