@@ -82,7 +82,7 @@ async function profile(name: string): Promise<{ result: Record<string, { p50_s: 
         // Traffic runs until the context is back on path 1: fail-back verifies
         // only active contexts, and a second outage there would count too.
         const client = t.A.flow('echo-client', { to: hB[0], port, 'udp-port': port, from: hA[0], 'interval-ms': 10, 'duration-ms': 300_000 });
-        await until('context on path 1', onPath1, 20_000);
+        await until('context on path 1', onPath1, 60_000);
         await sleep(breakAt);
         const brokenAt = Date.now();
         kind.break(t);
