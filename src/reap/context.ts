@@ -190,6 +190,8 @@ export class ReapContext {
   #out: ReapAction[] = [];
   /** When the current state was entered: payload sent before that was sent on an old pair. */
   #stateSince = -Infinity;
+  /** When the last exploration ended (Operational entered from Exploring or InboundOk). */
+  #exploredUntil = -Infinity;
   /** When the last probe of an exploration (or the transition probe to InboundOk) went out. */
   #lastStreamProbe = -Infinity;
 
@@ -514,6 +516,7 @@ export class ReapContext {
     this.#stateSince = this.#now;
     this.#out.push({ type: 'state', from, to });
     if (to === 'Operational') {
+      this.#exploredUntil = this.#now;
       this.#probe = null;
       this.#replies = null; // the exploration is over: the next one answers back along its path first
       if (this.#failed) {
@@ -686,7 +689,10 @@ export class ReapContext {
     this.#sendTimer = null;
     this.#setState('Operational');
     if (!this.#ka) this.#startKeepaliveTimer(this.#now);
-    if (!wasOperational) this.#chooseFrom(confirmed);
+    // The peer's answer to the probe that ended our exploration (§6.8) may
+    // come after it: within one Initial Probe Timeout it still belongs to
+    // that exploration, and its reports choose the pair as if it had ended it.
+    if (!wasOperational || this.#now - this.#exploredUntil <= this.#o.initialProbeTimeout) this.#chooseFrom(confirmed);
   }
 
   // ------------------------------------------------------------ exploration

@@ -353,6 +353,28 @@ describe('verification probes (hot standby / fail-back extension)', () => {
   });
 });
 
+describe('the peer\u2019s answer after our exploration ended', () => {
+  it('a Sta=Operational probe within one Initial Probe Timeout of the end still chooses the pair from its reports; later it does not', () => {
+    for (const [dt, moved] of [[400, true], [600, false]] as const) {
+      const ctx = makeCtx();
+      // The peer explores on (B2 -> A2): we go InboundOk and answer back along it.
+      const ex = peerProbe(ProbeState.Exploring, B2, A2, 900);
+      const [answer] = probes(ctx.receive(1000, ex.msg, ex.via));
+      expect(answer).toMatchObject({ src: A2, dst: B2 });
+      // Its InboundOk probe ends our exploration before it saw our answer: nothing confirmed, the pair stays.
+      const early = peerProbe(ProbeState.InboundOk, B2, A2, 901);
+      const acts = ctx.receive(1010, early.msg, early.via);
+      expect(stateChanges(acts)).toEqual(['InboundOk->Operational']);
+      expect(switches(acts)).toEqual([]);
+      // Then its Sta=Operational answer reports our probe on (A2, B2).
+      const fin = peerProbe(ProbeState.Operational, B2, A2, 902, [answer.msg.sent[0]]);
+      const late = ctx.receive(1010 + dt, fin.msg, fin.via);
+      expect(switches(late)).toEqual(moved ? [{ local: A2, peer: B2 }] : []);
+      expect(ctx.state).toBe('Operational');
+    }
+  });
+});
+
 describe('hot standby with a verification out', () => {
   it('counts as verified only until the answer is overdue (4 round trips, at least STANDBY_ANSWER_MIN_MS): staged validity and the switch at a failure', () => {
     const ctx = makeCtx({ options: { hotStandby: true, sendTimeoutMs: 3000 } });
