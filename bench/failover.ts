@@ -9,6 +9,9 @@
 //   RUNS=20                         runs per profile and kind
 //   IDLE_MS=60000                   idle measurements (per profile, and many contexts)
 //   IDLE_CONTEXTS=10000             contexts for the agent-CPU measurement (0: skip)
+//   LOGS=DIR                        keep both agents' debug logs per profile
+//                                   (DIR/<profile>-A.log, -B.log) and every run's
+//                                   times (DIR/<profile>-runs.json, wall clock ms)
 //
 // Profiles: default = RFC 5534 timers (Send Timeout 15 s); fast = Send
 // Timeout 3 s (what an application sets with SHIM_APP_TIMEOUT; here by
@@ -28,6 +31,8 @@ const PROFILES: Record<string, Record<string, unknown>> = {
 };
 const wanted = (process.env.PROFILES ?? 'default,fast,standby').split(',').map((s) => s.trim()).filter(Boolean);
 const RUNS = Number(process.env.RUNS ?? 20);
+const LOGS = process.env.LOGS;
+if (LOGS) fs.mkdirSync(LOGS, { recursive: true });
 for (const p of wanted) if (!(p in PROFILES)) throw new Error(`unknown profile '${p}' (known: ${Object.keys(PROFILES).join(', ')})`);
 
 const quantile = (xs: number[], q: number): number => {
@@ -47,11 +52,13 @@ async function profile(name: string): Promise<{ result: Record<string, { p50_s: 
   const t = Topology.create();
   let A: AgentProcess | undefined;
   let B: AgentProcess | undefined;
+  const runs: Array<Record<string, unknown>> = [];
   try {
     const cfg = path.join(t.dir, 'reap.json');
     fs.writeFileSync(cfg, JSON.stringify({ reap: PROFILES[name] }));
-    A = t.A.agent({ args: ['--config', cfg], logLevel: 'info' });
-    B = t.B.agent({ args: ['--config', cfg], logLevel: 'info' });
+    const logLevel = LOGS ? 'debug' : 'info';
+    A = t.A.agent({ args: ['--config', cfg], logLevel });
+    B = t.B.agent({ args: ['--config', cfg], logLevel });
     await Promise.all([A.ready, B.ready]);
     const hA = A.hbaAddresses();
     const hB = B.hbaAddresses();
@@ -75,19 +82,23 @@ async function profile(name: string): Promise<{ result: Record<string, { p50_s: 
         // Traffic runs until the context is back on path 1: fail-back verifies
         // only active contexts, and a second outage there would count too.
         const client = t.A.flow('echo-client', { to: hB[0], port, 'udp-port': port, from: hA[0], 'interval-ms': 10, 'duration-ms': 300_000 });
-        await until('context on path 1', onPath1, 20_000);
+        await until('context on path 1', onPath1, 60_000);
         await sleep(breakAt);
+        const brokenAt = Date.now();
         kind.break(t);
+        const brokeAt = Date.now();
         await sleep(outage);
+        const repairedAt = Date.now();
         kind.repair(t);
         await until('fail-back to path 1', onPath1, 120_000).catch((e: Error) => {
           const view = (c: ContextView | undefined): unknown => c && { lp: `${c.lpLocal} -> ${c.lpPeer}`, peers: c.lsPeer.map((p) => p.addr), reap: c.reap && { ...c.reap, history: c.reap.history.slice(-6) } };
           throw new Error(`${e.message}: A ${JSON.stringify(view(ctxA()))} B ${JSON.stringify(view(ctxB()))}`);
         });
         client.child.kill('SIGUSR1');
-        const r = (await client.done) as { maxGapMs: number; error: string | null; echoed: number; sent: number; udp: { maxGapMs: number } };
+        const r = (await client.done) as { maxGapMs: number; maxGapAt: number; error: string | null; echoed: number; sent: number; udp: { maxGapMs: number } };
         server.child.kill();
         if (r.error || r.echoed !== r.sent) throw new Error(`${name}/${kind.name} run ${run}: the echo stream broke (${r.error ?? `${r.echoed}/${r.sent} echoed`})`);
+        runs.push({ kind: kind.name, run: run + 1, port, breakStart: brokenAt, breakDone: brokeAt, repair: repairedAt, gapMs: r.maxGapMs, gapFrom: r.maxGapAt, udpGapMs: r.udp.maxGapMs });
         gaps.push(r.maxGapMs / 1000);
         udpGaps.push(r.udp.maxGapMs / 1000);
         process.stderr.write(`${name} ${kind.name} run ${run + 1}/${RUNS}: gap ${r.maxGapMs} ms (udp ${r.udp.maxGapMs} ms)\n`);
@@ -106,6 +117,10 @@ async function profile(name: string): Promise<{ result: Record<string, { p50_s: 
     return { result, idle: { probes_per_min: perMin('Probe'), keepalives_per_min: perMin('Keepalive'), control_msgs_per_min: r3(((st1.txControl - st0.txControl) * 60_000) / idleMs) } };
   } finally {
     await Promise.all([A?.stop(), B?.stop()]).catch(() => {});
+    if (LOGS) {
+      for (const [n, a] of [['A', A], ['B', B]] as const) if (a) fs.writeFileSync(path.join(LOGS, `${name}-${n}.log`), a.logs.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      fs.writeFileSync(path.join(LOGS, `${name}-runs.json`), JSON.stringify(runs, null, 1) + '\n');
+    }
     t.teardown();
   }
 }

@@ -73,7 +73,9 @@ export async function idleContexts(n: number, idleMs: number, reap: Record<strin
     fs.writeFileSync(path.join(runDir, 'contexts.json'), JSON.stringify({ version: 2, entries }));
     const cfg = path.join(t.dir, 'reap.json');
     fs.writeFileSync(cfg, JSON.stringify({ reap }));
-    const B = t.B.agent({ args: ['--config', cfg], logLevel: 'info' });
+    // IDLE_CPU_PROF=DIR: the agent writes a V8 CPU profile there when it stops.
+    const prof = process.env.IDLE_CPU_PROF;
+    const B = t.B.agent({ args: ['--config', cfg], logLevel: 'info', ...(prof ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', prof] } : {}) });
     try {
       await B.ready;
       if (process.env.IDLE_DEBUG) process.stderr.write(`idle: agent ready\n`);

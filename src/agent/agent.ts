@@ -118,6 +118,9 @@ export class Agent {
   /** The previous batched read of the stats map (see #sampleChanged). */
   #statsPrev = new Map<number, string>(); // id → its counters at the last sampling round
   readonly #slotOf = new Map<number, number>(); // id → home slot of its pair in shim6_tx
+  readonly #keyOf = new Map<number, Buffer>(); // id → its encoded ULID key (shim6_ulid, for an overflowed pair)
+  /** Counter words of every context at the last sampling round, SAMPLE_WORDS per id (see #sampleChanged). */
+  #prevWords = new Uint32Array(0);
   /** What the state files hold, by CT(local) hex. */
   readonly #persisted = new Map<string, StateEntry>();
   readonly #addrs = new AddressTable();
@@ -706,6 +709,7 @@ export class Agent {
     this.#ids.delete(ct);
     this.#idsUsed.delete(id);
     this.#slotOf.delete(id);
+    this.#keyOf.delete(id);
   }
 
   /**
@@ -735,7 +739,9 @@ export class Agent {
       // A forked context is reached through socket policies (initiator: the
       // socket's FII; responder: ingress gives it to the socket): egress must ask them.
       if (s.fii !== 0) this.#maps.openSockPolicyGate();
-      this.#slotOf.set(id, pairSlot({ ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii }));
+      const ulidKey = { ulidLocal: s.ulidLocal, ulidPeer: s.ulidPeer, fii: s.fii };
+      this.#slotOf.set(id, pairSlot(ulidKey));
+      this.#keyOf.set(id, L.encodeShim6UlidKey(ulidKey));
       const ifindex = this.#writeContextStamped({
         id,
         ulidLocal: s.ulidLocal,
@@ -829,31 +835,82 @@ export class Agent {
   }
 
   #statsOf(snap: StatsSnapshot | null, id: number): CtxStats {
-    const slot = this.#slotOf.get(id);
-    return (snap && slot !== undefined ? this.#maps.statsFrom(snap, id, slot) : undefined) ?? this.#maps.stats(id);
+    if (!snap) return this.#maps.stats(id);
+    const tx = this.#maps.txRecord(snap, id, this.#slotOf.get(id), this.#keyOf.get(id));
+    return tx ? this.#maps.statsAt(snap, id, tx) : this.#maps.stats(id);
   }
+
+  /** Words of a context's counters compared between sampling rounds. */
+  static readonly SAMPLE_WORDS = 6;
 
   /**
    * Contexts whose data-plane counters changed since the previous round,
    * with fresh samples; idle contexts cost no decoding into REAP. Many
    * contexts are read in place (#snapshot): the counters live in the
-   * fast-path records, shim6_tx at the pair's slot and shim6_rx by id.
+   * fast-path records, shim6_tx at the pair's slot and shim6_rx by id; an
+   * overflowed pair's egress record costs one lookup of its cached key. An
+   * idle context costs six 32-bit comparisons: the low words of its packet
+   * counters and nanosecond stamps (any packet changes them), kept per id
+   * in one typed array.
    */
   *#sampleChanged(): Generator<[bigint, { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number }]> {
+    const snap = this.#snapshot();
+    if (!snap) {
+      yield* this.#sampleChangedByRecord();
+      return;
+    }
+    this.#statsPrev.clear();
+    const W = Agent.SAMPLE_WORDS;
+    const T = L.Shim6TxLayout.fields, R = L.Shim6RxLayout.fields;
+    const nIds = Math.floor(snap.rx.length / L.Shim6RxLayout.size) + snap.lo;
+    if (this.#prevWords.length < nIds * W) {
+      const grown = new Uint32Array(nIds * W);
+      grown.set(this.#prevWords);
+      this.#prevWords = grown;
+    }
+    const prev = this.#prevWords;
+    for (const [ct, id] of this.#ids) {
+      const tx = this.#maps.txRecord(snap, id, this.#slotOf.get(id), this.#keyOf.get(id));
+      const ro = this.#maps.rxOffset(snap, id);
+      const b = tx?.buf, o = tx?.off ?? 0;
+      const w0 = b ? b.readUInt32LE(o + T.txPackets.offset) : 0;
+      const w1 = b ? b.readUInt32LE(o + T.lastTxNs.offset) : 0;
+      const w2 = b ? b.readUInt32LE(o + T.rxPackets.offset) : 0;
+      const w3 = b ? b.readUInt32LE(o + T.lastRxNs.offset) : 0;
+      const w4 = ro >= 0 ? snap.rx.readUInt32LE(ro + R.rxPackets.offset) : 0;
+      const w5 = ro >= 0 ? snap.rx.readUInt32LE(ro + R.lastRxNs.offset) : 0;
+      const p = id * W;
+      if (p + W > prev.length) {
+        // An id beyond the mapped array (not expected): always a fresh sample.
+        yield [ct, this.#toSample(tx ? this.#maps.statsAt(snap, id, tx) : this.#maps.stats(id))];
+        continue;
+      }
+      if (prev[p] === w0 && prev[p + 1] === w1 && prev[p + 2] === w2 && prev[p + 3] === w3 && prev[p + 4] === w4 && prev[p + 5] === w5) continue;
+      prev[p] = w0; prev[p + 1] = w1; prev[p + 2] = w2; prev[p + 3] = w3; prev[p + 4] = w4; prev[p + 5] = w5;
+      yield [ct, this.#toSample(tx ? this.#maps.statsAt(snap, id, tx) : this.#maps.stats(id))];
+    }
+  }
+
+  /** #sampleChanged below VIEW_MIN contexts: every record read with lookups, compared as text. */
+  *#sampleChangedByRecord(): Generator<[bigint, { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number }]> {
     const prev = this.#statsPrev;
     const next = new Map<number, string>();
     this.#statsPrev = next;
-    const snap = this.#snapshot();
+    this.#prevWords.fill(0);
     for (const [ct, id] of this.#ids) {
-      const st = this.#statsOf(snap, id);
+      const st = this.#maps.stats(id);
       const sig = `${st.txPackets}/${st.rxPackets}/${st.lastTxNs}/${st.lastRxNs}`;
       next.set(id, sig);
       if (prev.get(id) === sig) continue;
-      const out: { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } = { txPackets: st.txPackets, rxPackets: st.rxPackets };
-      if (st.lastTxNs > 0n) out.lastTx = Number(st.lastTxNs) / 1e6;
-      if (st.lastRxNs > 0n) out.lastRx = Number(st.lastRxNs) / 1e6;
-      yield [ct, out];
+      yield [ct, this.#toSample(st)];
     }
+  }
+
+  #toSample(st: CtxStats): { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } {
+    const out: { txPackets: bigint; rxPackets: bigint; lastTx?: number; lastRx?: number } = { txPackets: st.txPackets, rxPackets: st.rxPackets };
+    if (st.lastTxNs > 0n) out.lastTx = Number(st.lastTxNs) / 1e6;
+    if (st.lastRxNs > 0n) out.lastRx = Number(st.lastRxNs) / 1e6;
+    return out;
   }
 
   #sweepIdle(): void {

@@ -133,8 +133,18 @@ export class ReapDriver {
     return Math.max(this.cfg.sampleMs, this.cfg.idleSampleMs ?? IDLE_SAMPLE_MS);
   }
 
-  static locals(set: LocalLocatorSet): ReapLocal[] {
-    return set.locators.map((l) => ({ addr: l.addr, flags: l.flags ?? 0, priority: l.priority ?? 0, weight: l.weight ?? 0, deprecated: (l.priority ?? 0) > 0 }));
+  /**
+   * The local locators REAP may use for a context. Locators without a
+   * verification method ('none': the uplinks' own addresses next to the
+   * HBA set) are never announced, so the peer drops a probe from them
+   * (unknown locator, answered with R1bis): they are candidates only as the
+   * context's own ULID or current locator (`keep`).
+   */
+  static locals(set: LocalLocatorSet, keep: readonly Uint8Array[] = []): ReapLocal[] {
+    const kept = new Set(keep.map(hex));
+    return set.locators
+      .filter((l) => l.method !== 'none' || kept.has(hex(l.addr)))
+      .map((l) => ({ addr: l.addr, flags: l.flags ?? 0, priority: l.priority ?? 0, weight: l.weight ?? 0, deprecated: (l.priority ?? 0) > 0 }));
   }
 
   static peers(s: ContextSnapshot): ReapPeer[] {
@@ -161,7 +171,7 @@ export class ReapDriver {
     const ct = s.ctLocal;
     const e = this.#entries.get(ct);
     const current = { local: s.lpLocal, peer: s.lpPeer };
-    const ls = applyPrefs(ReapDriver.locals(locals), app?.local, app?.localOnly ?? null);
+    const ls = applyPrefs(ReapDriver.locals(locals, [s.ulidLocal, s.lpLocal]), app?.local, app?.localOnly ?? null);
     const ps = applyPrefs(ReapDriver.peers(s), app?.peer, app?.peerOnly ?? null);
     if (e && e.ctPeer === s.ctPeer) {
       this.#perform(ct, this.#sched.update(ct, (c) => c.locatorsChanged(now, ls, ps)));

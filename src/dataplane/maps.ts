@@ -460,27 +460,58 @@ export class DataplaneMaps {
     return this.#countersView;
   }
   /**
-   * Context id's counters in a counters view, given the home slot of its
-   * pair (pairSlot); undefined when its egress record is not there (an
-   * overflowed pair, in shim6_ulid): ask stats(id) then.
+   * Where context id's egress record is, read in place where possible: its
+   * pair's home slot in the counters view, else (an overflowed pair) the
+   * shim6_ulid entry of `key` (the encoded ULID key: one lookup, no
+   * decoding). Undefined when neither holds a record of id.
    */
-  statsFrom(snap: StatsSnapshot, id: number, slot: number): CtxStats | undefined {
+  txRecord(snap: StatsSnapshot, id: number, slot: number | undefined, key?: Buffer): { buf: Buffer; off: number } | undefined {
+    const T = L.Shim6TxLayout.fields, size = L.Shim6TxLayout.size;
+    if (slot !== undefined) {
+      const to = slot * size;
+      if (to >= 0 && to + size <= snap.tx.length && snap.tx.readUInt32LE(to + T.id.offset) === id) return { buf: snap.tx, off: to };
+    }
+    if (!key) return undefined;
+    const v = native().mapLookup(this.fds.shim6_ulid, key);
+    return v && v.length >= size && v.readUInt32LE(T.id.offset) === id ? { buf: v, off: 0 } : undefined;
+  }
+
+  /** Offset of context id's ingress record in a counters view, or -1. */
+  rxOffset(snap: StatsSnapshot, id: number): number {
+    const ro = (id - snap.lo) * L.Shim6RxLayout.size;
+    return ro >= 0 && ro + L.Shim6RxLayout.size <= snap.rx.length && snap.rx.readUInt32LE(ro + L.Shim6RxLayout.fields.id.offset) === id ? ro : -1;
+  }
+
+  /** Counters from an egress record (txRecord) and the view's ingress record of id. */
+  statsAt(snap: StatsSnapshot, id: number, tx: { buf: Buffer; off: number } | undefined): CtxStats {
     const T = L.Shim6TxLayout.fields, R = L.Shim6RxLayout.fields;
-    const to = slot * L.Shim6TxLayout.size, ro = (id - snap.lo) * L.Shim6RxLayout.size;
-    if (to < 0 || to + L.Shim6TxLayout.size > snap.tx.length || snap.tx.readUInt32LE(to + T.id.offset) !== id) return undefined;
-    const tx = snap.tx, rx = snap.rx;
     const u64 = (b: Buffer, o: number) => b.readBigUInt64LE(o);
-    const s: CtxStats = {
-      txPackets: u64(tx, to + T.txPackets.offset), txBytes: u64(tx, to + T.txBytes.offset), lastTxNs: u64(tx, to + T.lastTxNs.offset),
-      rxPackets: u64(tx, to + T.rxPackets.offset), rxBytes: u64(tx, to + T.rxBytes.offset), lastRxNs: u64(tx, to + T.lastRxNs.offset),
-    };
-    if (ro >= 0 && ro + L.Shim6RxLayout.size <= rx.length && rx.readUInt32LE(ro + R.id.offset) === id) {
+    const s: CtxStats = tx
+      ? {
+        txPackets: u64(tx.buf, tx.off + T.txPackets.offset), txBytes: u64(tx.buf, tx.off + T.txBytes.offset), lastTxNs: u64(tx.buf, tx.off + T.lastTxNs.offset),
+        rxPackets: u64(tx.buf, tx.off + T.rxPackets.offset), rxBytes: u64(tx.buf, tx.off + T.rxBytes.offset), lastRxNs: u64(tx.buf, tx.off + T.lastRxNs.offset),
+      }
+      : { txPackets: 0n, txBytes: 0n, rxPackets: 0n, rxBytes: 0n, lastTxNs: 0n, lastRxNs: 0n };
+    const ro = this.rxOffset(snap, id);
+    if (ro >= 0) {
+      const rx = snap.rx;
       s.rxPackets += u64(rx, ro + R.rxPackets.offset);
       s.rxBytes += u64(rx, ro + R.rxBytes.offset);
       const last = u64(rx, ro + R.lastRxNs.offset);
       if (last > s.lastRxNs) s.lastRxNs = last;
     }
     return s;
+  }
+
+  /**
+   * Context id's counters in a counters view, given the home slot of its
+   * pair (pairSlot); undefined when its egress record is not there (an
+   * overflowed pair, in shim6_ulid): pass its key to txRecord, or ask
+   * stats(id).
+   */
+  statsFrom(snap: StatsSnapshot, id: number, slot: number): CtxStats | undefined {
+    const tx = this.txRecord(snap, id, slot);
+    return tx ? this.statsAt(snap, id, tx) : undefined;
   }
   statsReset(id: number): void {
     const zero = { txPackets: 0n, txBytes: 0n, lastTxNs: 0n, lastTxJiffies: 0n, rxPackets: 0n, rxBytes: 0n, lastRxNs: 0n, lastRxJiffies: 0n };

@@ -142,7 +142,7 @@ if (mode === 'tcp-sink') {
   const s = net.connect({ host: opt.to, port: num('port'), localAddress: opt.from });
   s.setNoDelay(true);
   const MSG = 64;
-  let seq = 0, recvBuf = Buffer.alloc(0), expect = 0, lastEcho = 0, maxGap = 0, corrupt = 0, error = null;
+  let seq = 0, recvBuf = Buffer.alloc(0), expect = 0, lastEcho = 0, maxGap = 0, maxGapAt = 0, corrupt = 0, error = null;
   const t0 = Date.now();
   const timeline = [];
   let u, udpSent = 0, udpGot = 0, udpLast = 0, udpMaxGap = 0;
@@ -153,7 +153,7 @@ if (mode === 'tcp-sink') {
       if (m.readUInt32BE(0) !== expect) corrupt++;
       expect++;
       const now = Date.now();
-      if (lastEcho) maxGap = Math.max(maxGap, now - lastEcho);
+      if (lastEcho && now - lastEcho > maxGap) { maxGap = now - lastEcho; maxGapAt = lastEcho; }
       lastEcho = now;
     }
   });
@@ -174,7 +174,7 @@ if (mode === 'tcp-sink') {
       if (now - t0 >= duration || stopEarly) {
         clearInterval(t);
         setTimeout(() => {
-          out({ sent: seq, echoed: expect, corrupt, maxGapMs: maxGap, error, udp: u ? { sent: udpSent, got: udpGot, maxGapMs: udpMaxGap } : undefined, timeline });
+          out({ sent: seq, echoed: expect, corrupt, maxGapMs: maxGap, maxGapAt, error, udp: u ? { sent: udpSent, got: udpGot, maxGapMs: udpMaxGap } : undefined, timeline });
           s.destroy(); u?.close();
         }, 1500);
         return;

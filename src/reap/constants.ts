@@ -13,6 +13,13 @@ export const MAX_PROBE_TIMEOUT_MS = 60_000;
 /** Back-off multiplier after the initial probes ("typically doubles", §4.3). */
 export const PROBE_BACKOFF_FACTOR = 2;
 
+/**
+ * Negative feedback in InboundOk sends the next exploration probe at once,
+ * but never sooner than this after the previous one (feedback can come in
+ * bursts: one per TCP socket, or an application calling SHIM_FEEDBACK).
+ */
+export const FEEDBACK_PROBE_GAP_MS = 100;
+
 /** Default Send Timeout (RFC 5534 §7: 15 seconds). */
 export const DEFAULT_SEND_TIMEOUT_MS = 15_000;
 /** Keepalive Timeout when the peer sent no Keepalive Timeout option (RFC 5534 §7). */
@@ -45,6 +52,12 @@ export const SENT_PROBE_MEMORY = 64;
 
 /** Fail-back: the preferred pair must be seen working this long before returning to it. */
 export const DEFAULT_FAILBACK_HOLD_MS = 30_000;
+/**
+ * A hot standby with a verification out stops counting as verified when the
+ * answer is this late (or four round trips of the last answer, if more;
+ * never beyond the verification timeout).
+ */
+export const STANDBY_ANSWER_MIN_MS = 250;
 /** A verification probe unanswered after this long counts as a failure. */
 export const DEFAULT_VERIFY_TIMEOUT_MS = 2_000;
 

@@ -28,6 +28,8 @@ import { orderPairs } from './addr-select.js';
 import {
   DEFAULT_MAX_RECEIVED_REPORTS,
   DEFAULT_SEND_TIMEOUT_MS,
+  FEEDBACK_PROBE_GAP_MS,
+  STANDBY_ANSWER_MIN_MS,
   PROBE_DATA_EXPLORE,
   PROBE_DATA_VERIFY,
   PROBE_DATA_VERIFY_REPLY,
@@ -98,6 +100,8 @@ interface Monitor {
   lastOk: number | null;
   /** Unanswered probes in a row: the interval doubles with each, up to Max Probe Timeout. */
   misses: number;
+  /** Round-trip time of the last answered verification. */
+  rtt: number | null;
 }
 
 function toBig(v: number | bigint, name: string): bigint {
@@ -151,6 +155,8 @@ export class ReapContext {
   #ka: { next: number; expires: number; interval: number; start: number } | null = null;
   #probe: { count: number; next: number; capped: boolean } | null = null;
   #cursor = 0;
+  /** The exploration tries the current pair first (else the best alternate, then the current pair). */
+  #currentFirst = true;
 
   // Probe reports of the current exploration round.
   #sent: SentProbe[] = [];
@@ -184,6 +190,10 @@ export class ReapContext {
   #out: ReapAction[] = [];
   /** When the current state was entered: payload sent before that was sent on an old pair. */
   #stateSince = -Infinity;
+  /** When the last exploration ended (Operational entered from Exploring or InboundOk). */
+  #exploredUntil = -Infinity;
+  /** When the last probe of an exploration (or the transition probe to InboundOk) went out. */
+  #lastStreamProbe = -Infinity;
 
   constructor(init: ReapContextInit) {
     if (!isContextTag(init.peerContextTag)) throw usage('peerContextTag must be a 47-bit bigint');
@@ -270,7 +280,9 @@ export class ReapContext {
     if (!s) return null;
     const m = this.#monitors.get(pairKey(s));
     if (!m || m.lastOk === null) return null;
-    return { pair: s, validUntil: m.lastOk + this.#freshFor() };
+    // While a verification is out, the pair counts only until its answer is overdue.
+    const until = m.pending ? Math.min(m.lastOk + this.#freshFor(), m.pending.sentAt + this.#answerDue(m)) : m.lastOk + this.#freshFor();
+    return { pair: s, validUntil: until };
   }
 
   snapshot(): ReapSnapshot {
@@ -351,10 +363,17 @@ export class ReapContext {
     });
   }
 
-  /** Negative feedback (SHIM_FEEDBACK from an application, a TCP RTO): explore now. */
+  /**
+   * Negative feedback (SHIM_FEEDBACK from an application, a TCP RTO):
+   * explore now. In InboundOk (the peer reaches us, our packets evidently do
+   * not reach it) the next probe of the exploration goes out now instead of
+   * at its retransmission time, at most one per FEEDBACK_PROBE_GAP_MS; in
+   * Exploring it changes nothing.
+   */
   feedback(now: number, _kind: FeedbackKind): ReapAction[] {
     return this.#run(now, () => {
       if (this.#state === 'Operational') this.#enterExploring('feedback');
+      else if (this.#state === 'InboundOk' && this.#probe && this.#now - this.#lastStreamProbe >= FEEDBACK_PROBE_GAP_MS) this.#retransmit();
     });
   }
 
@@ -497,7 +516,9 @@ export class ReapContext {
     this.#stateSince = this.#now;
     this.#out.push({ type: 'state', from, to });
     if (to === 'Operational') {
+      this.#exploredUntil = this.#now;
       this.#probe = null;
+      this.#replies = null; // the exploration is over: the next one answers back along its path first
       if (this.#failed) {
         this.#failed = false;
         this.#out.push({ type: 'path-recovered' });
@@ -511,10 +532,15 @@ export class ReapContext {
     }
   }
 
-  /** A new exploration round: forget the reports of the previous one. */
+  /**
+   * A new exploration round: forget the reports of the previous one, and
+   * which paths our answers went on (a path that lost answers in an earlier
+   * round says nothing about this one).
+   */
   #newRound(): void {
     this.#sent = [];
     this.#recvd = [];
+    this.#replies = null;
   }
 
   // ------------------------------------------------------------ RFC 5534 §6 rows
@@ -663,7 +689,10 @@ export class ReapContext {
     this.#sendTimer = null;
     this.#setState('Operational');
     if (!this.#ka) this.#startKeepaliveTimer(this.#now);
-    if (!wasOperational) this.#chooseFrom(confirmed);
+    // The peer's answer to the probe that ended our exploration (§6.8) may
+    // come after it: within one Initial Probe Timeout it still belongs to
+    // that exploration, and its reports choose the pair as if it had ended it.
+    if (!wasOperational || this.#now - this.#exploredUntil <= this.#o.initialProbeTimeout) this.#chooseFrom(confirmed);
   }
 
   // ------------------------------------------------------------ exploration
@@ -675,6 +704,8 @@ export class ReapContext {
     // Received reports are those "since the last transition to Exploring" (§5.2).
     this.#recvd = [];
     this.#pendingExplore = false;
+    // Before leaving Operational, which drops the verifications in flight.
+    const standby = this.#o.hotStandby ? this.#freshStandby() : null;
     this.#setState('Exploring');
     this.#sendTimer = null;
     this.#ka = null;
@@ -682,10 +713,11 @@ export class ReapContext {
       this.#failed = true;
       this.#out.push({ type: 'path-failed', reason });
     }
-    if (this.#o.hotStandby) {
-      const s = this.#freshStandby();
-      if (s) this.#switchTo(s, 'hot-standby');
-    }
+    if (standby) this.#switchTo(standby, 'hot-standby');
+    // The current pair is the one that failed, unless we just moved to the
+    // verified standby: then the alternate least likely to share its fate is
+    // tried first, and the peer is led there by the first probe.
+    this.#currentFirst = standby !== null;
     this.#probe = { count: 0, next: this.#now, capped: false };
     this.#cursor = 0;
     this.#streamProbe();
@@ -698,8 +730,10 @@ export class ReapContext {
     this.#startSendTimer(this.#now);
     this.#probe = { count: 0, next: this.#now, capped: false };
     this.#cursor = 0;
+    this.#currentFirst = true;
     if (replyPair) {
       this.#sendProbe(replyPair, ProbeState.InboundOk, 'reply');
+      this.#lastStreamProbe = this.#now;
       this.#probe.count = 1;
       this.#probe.next = this.#now + this.#probeInterval(1);
     } else {
@@ -725,6 +759,7 @@ export class ReapContext {
     if (!p) return;
     const pair = this.#nextExplorePair();
     if (pair) this.#sendProbe(pair, STA[this.#state], 'explore');
+    this.#lastStreamProbe = this.#now;
     p.count++;
     const iv = this.#probeInterval(p.count);
     p.next = this.#now + iv;
@@ -743,8 +778,8 @@ export class ReapContext {
    */
   #nextExplorePair(): Pair | null {
     const seq: Pair[] = [];
-    if (this.#isCandidate(this.#current)) seq.push(this.#current);
     for (const p of disjointFirst(this.#ranked, this.#current)) if (!samePair(p, this.#current)) seq.push(p);
+    if (this.#isCandidate(this.#current)) seq.splice(this.#currentFirst ? 0 : Math.min(1, seq.length), 0, this.#current);
     if (seq.length === 0) return null;
     const pair = seq[this.#cursor % seq.length];
     this.#cursor++;
@@ -828,18 +863,21 @@ export class ReapContext {
   }
 
   /**
-   * Choose the current pair among confirmed ones: keep the current pair if it
-   * is confirmed, else prefer pairs whose reverse also carried a probe to us,
-   * then the ranking. Returns the (possibly unchanged) current pair when a
+   * Choose the current pair among confirmed ones: pairs whose reverse also
+   * carried a probe to us this round (proven both ways) first, then the
+   * current pair, then the ranking. A current pair confirmed one way only
+   * gives way to one proven both ways: its confirmation may be a probe sent
+   * before the rest of its path failed (a path breaking one direction after
+   * the other). Returns the (possibly unchanged) current pair when a
    * confirmed one was found, null when the pair stays unconfirmed.
    */
   #chooseFrom(confirmed: Pair[]): Pair | null {
     const usable = confirmed.filter((p) => this.#isCandidate(p));
     if (usable.length === 0) return null;
-    if (usable.some((p) => samePair(p, this.#current))) return this.#current;
     const both = (p: Pair): number =>
       this.#recvd.some((r) => addrEqual(r.arrival.src, p.peer) && addrEqual(r.arrival.dst, p.local)) ? 0 : 1;
-    usable.sort((a, b) => both(a) - both(b) || (this.#rank.get(pairKey(a)) ?? 0) - (this.#rank.get(pairKey(b)) ?? 0));
+    const cur = (p: Pair): number => (samePair(p, this.#current) ? 0 : 1);
+    usable.sort((a, b) => both(a) - both(b) || cur(a) - cur(b) || (this.#rank.get(pairKey(a)) ?? 0) - (this.#rank.get(pairKey(b)) ?? 0));
     this.#switchTo(usable[0], 'exploration');
     return this.#current;
   }
@@ -879,7 +917,19 @@ export class ReapContext {
     const m = this.#monitors.get(pairKey(s));
     if (!m || m.lastOk === null || m.streakStart === null) return null;
     if (this.#now - m.lastOk > this.#freshFor()) return null;
+    if (m.pending && this.#now > m.pending.sentAt + this.#answerDue(m)) return null;
     return this.#isCandidate(s) ? s : null;
+  }
+
+  /**
+   * How long a verification's answer may take before the pair stops counting
+   * as verified: four round trips of the last answer, at least
+   * STANDBY_ANSWER_MIN_MS, at most the verification timeout. A standby whose
+   * path broke after its last answer then stops being used within a few
+   * round trips of the next verification, not seconds later.
+   */
+  #answerDue(m: Monitor): number {
+    return Math.min(this.#o.verifyTimeout, Math.max(STANDBY_ANSWER_MIN_MS, 4 * (m.rtt ?? this.#o.verifyTimeout)));
   }
 
   /** Make the monitor set match the standby and fail-back target; arm them when useful. */
@@ -893,7 +943,7 @@ export class ReapContext {
     for (const [k, pair] of want) {
       let m = this.#monitors.get(k);
       if (!m) {
-        m = { pair, key: k, nextAt: null, pending: null, streakStart: null, lastOk: null, misses: 0 };
+        m = { pair, key: k, nextAt: null, pending: null, streakStart: null, lastOk: null, misses: 0, rtt: null };
         this.#monitors.set(k, m);
       }
       if (armed && m.nextAt === null) {
@@ -972,6 +1022,7 @@ export class ReapContext {
         if (!p || p.nonce !== r.nonce || !addrEqual(m.pair.local, r.src) || !addrEqual(m.pair.peer, r.dst)) continue;
         m.pending = null;
         m.lastOk = this.#now;
+        m.rtt = this.#now - p.sentAt;
         if (this.#standby && samePair(m.pair, this.#standby)) this.#standbyMisses = 0;
         if (m.misses > 0) {
           // Back to the base rate to measure the hold time.

@@ -614,4 +614,29 @@ describe('counters read in place (countersView / statsFrom)', () => {
     fx.run(fx.progs.head.shim6_egress, buildPacket(ulid(udp)));
     expect(m.statsFrom(snap, 1, slotOf(1))!.txPackets).toBe(before + 1n);
   });
+
+  it('an overflowed pair (home slot taken) is found in shim6_ulid by its cached key, with the ingress record read in place', () => {
+    const m = fx.maps;
+    const a = parseIPv6;
+    const home = { ulidLocal: a(A1), ulidPeer: a(B1), fii: 0 };
+    let fii = 1;
+    while (pairSlot({ ...home, fii }) !== pairSlot(home)) fii++;
+    const key = { ...home, fii };
+    m.ctxPut(20, { fii, pad: 0, ifindex: 1, flags: L.CTX_F_ACTIVE | L.CTX_F_INBOUND, ulidLocal: a(A1), ulidPeer: a(B1), lpLocal: a(A2), lpPeer: a(B2), ctLocal: 0x2020n, ctPeer: 0x2021n });
+    m.ulidPut(key, 20);
+    try {
+      const snap = m.countersView();
+      expect(m.statsFrom(snap, 20, pairSlot(key))).toBeUndefined(); // its home slot holds context 1
+      expect(m.txRecord(snap, 20, pairSlot(key))).toBeUndefined();
+      const tx = m.txRecord(snap, 20, pairSlot(key), L.encodeShim6UlidKey(key));
+      expect(tx?.off).toBe(0);
+      expect(tx!.buf.readUInt32LE(L.Shim6TxLayout.fields.id.offset)).toBe(20);
+      expect(m.statsAt(snap, 20, tx)).toEqual(m.stats(20));
+      // The home slot's own context is still read in place.
+      expect(m.txRecord(snap, 1, pairSlot(home), L.encodeShim6UlidKey(home))?.buf).toBe(snap.tx);
+    } finally {
+      m.ulidDel(key);
+      m.ctxDel(20);
+    }
+  });
 });

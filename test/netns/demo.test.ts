@@ -35,11 +35,17 @@ describe('demo', () => {
     // Each sample names the locator pair and REAP's state: path 2's pair is in ISP 2's prefixes.
     expect(between.every((s: { pair: { local: string; peer: string } }) => s.pair.local.startsWith('2001:db8:2:') && s.pair.peer.startsWith('2001:db8:2:'))).toBe(true);
     expect(tl.samples.every((s: { reap: unknown }) => typeof s.reap === 'string')).toBe(true);
-    // The application paused around the failure, and not longer than the summary says.
-    expect(tl.pauses.length).toBeGreaterThan(0);
-    const longest = Math.max(...tl.pauses.map((p: { ms: number }) => p.ms));
-    expect(longest).toBeLessThanOrEqual(tl.summary.longestPauseMs);
-    expect(tl.pauses.some((p: { t: number; ms: number }) => p.t + p.ms >= at('fail') && p.t <= at('switch') + 1000)).toBe(true);
+    // Pauses (echoes later than 250 ms) are recorded where they happen: around
+    // the failure, none longer than the summary says. A failover quicker than
+    // that leaves none (TCP feedback and hot standby often manage it).
+    if (tl.summary.longestPauseMs > 250) {
+      expect(tl.pauses.length).toBeGreaterThan(0);
+      const longest = Math.max(...tl.pauses.map((p: { ms: number }) => p.ms));
+      expect(longest).toBeLessThanOrEqual(tl.summary.longestPauseMs);
+      expect(tl.pauses.some((p: { t: number; ms: number }) => p.t + p.ms >= at('fail') && p.t <= at('switch') + 1000)).toBe(true);
+    } else {
+      expect(tl.pauses).toEqual([]);
+    }
 
     // shim6ctl report: a well-formed SVG (python3's XML parser) with both series, the markers and the pause.
     const svgPath = rec.replace(/\.json$/, '.svg');

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { LocatorFlag, ProbeState } from '../../../src/wire/index.js';
-import { PROBE_DATA_VERIFY, PROBE_DATA_VERIFY_REPLY, type ReapAction } from '../../../src/reap/index.js';
+import { FEEDBACK_PROBE_GAP_MS, PROBE_DATA_VERIFY, STANDBY_ANSWER_MIN_MS, PROBE_DATA_VERIFY_REPLY, type ReapAction } from '../../../src/reap/index.js';
 import {
   A1,
   A2,
@@ -25,13 +25,13 @@ import {
 
 const ST = 15_000;
 
-/** Exploring since t=0 with probes 1..4 sent on (A1,B1) (A2,B1) (A1,B2) (A2,B2). */
+/** Exploring since t=0 (feedback) with probes 1..4 sent on (A2,B2) (A1,B1) (A2,B1) (A1,B2). */
 function exploringWithFourProbes(m: Parameters<typeof makeCtx>[0] = {}): { ctx: ReturnType<typeof makeCtx>; t: number } {
   const ctx = makeCtx(m);
   const sent = [...probes(ctx.feedback(0, 'app')), ...probes(runUntil(ctx, 1500).map((e) => e.a))];
   expect(sent.map((p) => [p.src, p.dst, p.msg.sent[0].nonce])).toEqual([
-    [A1, B1, 1],
-    [A2, B2, 2], // sharing no /64 with the current pair: first after it
+    [A2, B2, 1], // sharing no /64 with the failed current pair: first
+    [A1, B1, 2], // then the current pair
     [A2, B1, 3],
     [A1, B2, 4],
   ]);
@@ -62,12 +62,12 @@ describe('probe reports and Sta', () => {
 
   it('probes the peer has reported seeing drop out of Psent', () => {
     const { ctx, t } = exploringWithFourProbes();
-    // The peer is exploring too and (MAY, §5.2) reports our probe 2.
-    const { msg, via } = peerProbe(ProbeState.Exploring, B1, A2, 600, [report(A2, B2, 2)]);
+    // The peer is exploring too and (MAY, §5.2) reports our probe 1.
+    const { msg, via } = peerProbe(ProbeState.Exploring, B1, A2, 600, [report(A2, B2, 1)]);
     const acts = ctx.receive(t, msg, via);
     const [reply] = probes(acts);
     expect(reply.msg.state).toBe(ProbeState.InboundOk);
-    expect(reply.msg.sent.map((s) => s.nonce)).toEqual([5, 4, 3, 1]);
+    expect(reply.msg.sent.map((s) => s.nonce)).toEqual([5, 4, 3, 2]);
     // An Exploring probe never moves payload: no switch, even with reports.
     expect(switches(acts)).toEqual([]);
   });
@@ -92,7 +92,7 @@ describe('probe reports and Sta', () => {
 describe('switching only after bidirectional confirmation', () => {
   it('an InboundOk probe reporting one of our probes moves payload to that pair', () => {
     const { ctx, t } = exploringWithFourProbes();
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A2, B2, 2)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A2, B2, 1)]);
     const acts = ctx.receive(t, msg, via);
     expect(types(acts)).toEqual(['state', 'path-recovered', 'switch-pair', 'send-probe']);
     expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
@@ -121,14 +121,23 @@ describe('switching only after bidirectional confirmation', () => {
       { addr: B1, verified: true },
       { addr: B2, verified: false },
     ]);
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A2, 700, [report(A2, B2, 2)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A2, 700, [report(A2, B2, 1)]);
     expect(switches(ctx.receive(t + 1, msg, via))).toEqual([]);
   });
 
   it('the current pair is kept when it is among the confirmed ones', () => {
     const { ctx, t } = exploringWithFourProbes();
-    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A1, 700, [report(A2, B2, 2), report(A1, B1, 1)]);
+    const { msg, via } = peerProbe(ProbeState.InboundOk, B1, A1, 700, [report(A2, B2, 1), report(A1, B1, 2)]);
     expect(switches(ctx.receive(t, msg, via))).toEqual([]);
+  });
+
+  it('a current pair confirmed one way only gives way to a pair proven both ways', () => {
+    // Our probe on (A1, B1) reached the peer before (B1 -> A1) broke; the peer's
+    // probes reach us on (B2 -> A2) only, and it confirms both our probes.
+    const { ctx, t } = exploringWithFourProbes();
+    const acts = ctx.receive(t, ...(({ msg, via }) => [msg, via] as const)(peerProbe(ProbeState.InboundOk, B2, A2, 700, [report(A1, B1, 2), report(A2, B2, 1)])));
+    expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
+    expect(acts.find((a) => a.type === 'switch-pair')).toMatchObject({ reason: 'exploration' });
   });
 
   it('among confirmed pairs, one the peer\u2019s probes also came back on is preferred', () => {
@@ -137,7 +146,7 @@ describe('switching only after bidirectional confirmation', () => {
     const seen = peerProbe(ProbeState.Exploring, B2, A2, 800);
     ctx.receive(t, seen.msg, seen.via);
     // ... then it confirms (A1,B2) (ranked higher) and (A2,B2).
-    const fin = peerProbe(ProbeState.InboundOk, B1, A1, 801, [report(A1, B2, 4), report(A2, B2, 2)]);
+    const fin = peerProbe(ProbeState.InboundOk, B1, A1, 801, [report(A1, B2, 4), report(A2, B2, 1)]);
     expect(switches(ctx.receive(t + 100, fin.msg, fin.via))).toEqual([{ local: A2, peer: B2 }]);
   });
 });
@@ -157,6 +166,38 @@ describe('answers', () => {
     // A probe on another path is answered back along that path first.
     const other = peerProbe(ProbeState.InboundOk, B1, A2, 400);
     expect(probes(ctx.receive(4000, other.msg, other.via))[0]).toMatchObject({ src: A2, dst: B1 });
+  });
+
+  it('a new exploration by the peer is answered back along its path first, whatever answers on that path did in an earlier one', () => {
+    const ctx = makeCtx();
+    // An earlier exploration: the peer kept arriving on B2 -> A2, our answers moved down the list.
+    for (let i = 0; i < 2; i++) {
+      const { msg, via } = peerProbe(ProbeState.InboundOk, B2, A2, 300 + i);
+      ctx.receive(1000 + i * 500, msg, via);
+    }
+    // Seconds later the peer explores again on the same path (its hot standby):
+    // we answer back along it, not on our current pair (A1, B1), which may be the broken one.
+    const ex = peerProbe(ProbeState.Exploring, B2, A2, 500);
+    const acts = ctx.receive(9000, ex.msg, ex.via);
+    expect(stateChanges(acts)).toEqual(['Operational->InboundOk']);
+    const [answer] = probes(acts);
+    expect(answer).toMatchObject({ src: A2, dst: B2 });
+    // Within this exploration, a second probe on the same path gets the next pair.
+    const again = peerProbe(ProbeState.Exploring, B2, A2, 501);
+    expect(probes(ctx.receive(9500, again.msg, again.via))[0]).toMatchObject({ src: A1, dst: B1 });
+    // The peer's InboundOk probe reporting our answer on (A2, B2) ends it there ...
+    const fin = peerProbe(ProbeState.InboundOk, B2, A2, 502, [report(A2, B2, answer.msg.sent[0].nonce)]);
+    const done = ctx.receive(9600, fin.msg, fin.via);
+    expect(stateChanges(done)).toEqual(['InboundOk->Operational']);
+    expect(switches(done)).toEqual([{ local: A2, peer: B2 }]);
+    // ... and the next exploration starts over: back along the arrival path.
+    const next = peerProbe(ProbeState.Exploring, B1, A1, 600);
+    const r = ctx.receive(20_000, next.msg, next.via);
+    expect(probes(r)[0]).toMatchObject({ src: A1, dst: B1 });
+    const next2 = peerProbe(ProbeState.InboundOk, B1, A1, 601, [report(A1, B1, probes(r)[0].msg.sent[0].nonce)]);
+    ctx.receive(20_100, next2.msg, next2.via);
+    const later = peerProbe(ProbeState.Exploring, B1, A1, 700);
+    expect(probes(ctx.receive(40_000, later.msg, later.via))[0]).toMatchObject({ src: A1, dst: B1 });
   });
 });
 
@@ -196,11 +237,26 @@ describe('negative feedback', () => {
     }
   });
 
-  it('is a no-op while already exploring or in InboundOk', () => {
-    for (const s of ['Exploring', 'InboundOk'] as const) {
-      const { ctx, t } = inState(s);
-      expect(ctx.feedback(t + 1, 'tcp-rto')).toEqual([]);
-    }
+  it('is a no-op while exploring', () => {
+    const { ctx, t } = inState('Exploring');
+    expect(ctx.feedback(t + 1, 'tcp-rto')).toEqual([]);
+    expect(ctx.feedback(t + 300, 'app')).toEqual([]);
+  });
+
+  it('in InboundOk sends the next exploration probe at once, at most one per FEEDBACK_PROBE_GAP_MS, and keeps the state', () => {
+    const { ctx, t } = inState('InboundOk'); // transition probe at t (reply on A1 -> B1)
+    expect(ctx.feedback(t + 1, 'tcp-rto')).toEqual([]); // the transition probe just left
+    const acts = ctx.feedback(t + FEEDBACK_PROBE_GAP_MS, 'tcp-rto');
+    const [p] = probes(acts);
+    expect(types(acts)).toEqual(['send-probe']);
+    expect([p.msg.state, p.purpose]).toEqual([ProbeState.InboundOk, 'explore']);
+    expect(p.msg.received.map((r) => r.nonce)).toEqual([900]);
+    expect(ctx.state).toBe('InboundOk');
+    // The stream goes on from there: the next probe one interval later, on the next pair.
+    expect(ctx.nextDeadline()).toBe(t + FEEDBACK_PROBE_GAP_MS + 500);
+    expect(ctx.feedback(t + FEEDBACK_PROBE_GAP_MS + 50, 'app')).toEqual([]);
+    const [q] = probes(ctx.feedback(t + 2 * FEEDBACK_PROBE_GAP_MS, 'app'));
+    expect(`${q.src[5].toString(16)}>${q.dst[5].toString(16)}`).not.toBe(`${p.src[5].toString(16)}>${p.dst[5].toString(16)}`);
   });
 });
 
@@ -294,6 +350,78 @@ describe('verification probes (hot standby / fail-back extension)', () => {
     const { ctx: exploring, t } = inState('Exploring');
     expect(exploring.receive(t + 1, v.msg, v.via)).toEqual([]);
     expect(exploring.state).toBe('Exploring');
+  });
+});
+
+describe('the peer\u2019s answer after our exploration ended', () => {
+  it('a Sta=Operational probe within one Initial Probe Timeout of the end still chooses the pair from its reports; later it does not', () => {
+    for (const [dt, moved] of [[400, true], [600, false]] as const) {
+      const ctx = makeCtx();
+      // The peer explores on (B2 -> A2): we go InboundOk and answer back along it.
+      const ex = peerProbe(ProbeState.Exploring, B2, A2, 900);
+      const [answer] = probes(ctx.receive(1000, ex.msg, ex.via));
+      expect(answer).toMatchObject({ src: A2, dst: B2 });
+      // Its InboundOk probe ends our exploration before it saw our answer: nothing confirmed, the pair stays.
+      const early = peerProbe(ProbeState.InboundOk, B2, A2, 901);
+      const acts = ctx.receive(1010, early.msg, early.via);
+      expect(stateChanges(acts)).toEqual(['InboundOk->Operational']);
+      expect(switches(acts)).toEqual([]);
+      // Then its Sta=Operational answer reports our probe on (A2, B2).
+      const fin = peerProbe(ProbeState.Operational, B2, A2, 902, [answer.msg.sent[0]]);
+      const late = ctx.receive(1010 + dt, fin.msg, fin.via);
+      expect(switches(late)).toEqual(moved ? [{ local: A2, peer: B2 }] : []);
+      expect(ctx.state).toBe('Operational');
+    }
+  });
+});
+
+describe('hot standby with a verification out', () => {
+  it('counts as verified only until the answer is overdue (4 round trips, at least STANDBY_ANSWER_MIN_MS): staged validity and the switch at a failure', () => {
+    const ctx = makeCtx({ options: { hotStandby: true, sendTimeoutMs: 3000 } });
+    const tr = new Traffic();
+    ctx.observe(1000, tr.send(1000).recv(1000).sample());
+    // The standby (A2, B2) is verified at once; its answer comes 10 ms later.
+    const [v1] = probes(ctx.tick(1000));
+    expect([v1.src, v1.dst, v1.purpose]).toEqual([A2, B2, 'verify']);
+    const ans = (v: typeof v1, nonce: number) => peerProbe(ProbeState.Operational, B2, A2, nonce, [v.msg.sent[0]], PROBE_DATA_VERIFY_REPLY);
+    const a1 = ans(v1, 50);
+    ctx.receive(1010, a1.msg, a1.via);
+    const fresh = 2 * 1500 + 2000; // 2 x verify interval + verify timeout
+    expect(ctx.stagedStandby()).toEqual({ pair: { local: A2, peer: B2 }, validUntil: 1010 + fresh });
+    // The next verification leaves at 2500 (traffic goes on); while it is out the
+    // standby is valid until 2500 + max(250, 4 x 10 ms).
+    ctx.observe(2400, tr.send(2400).recv(2400).sample());
+    const [v2] = probes(ctx.tick(2500));
+    expect(v2.purpose).toBe('verify');
+    expect(ctx.stagedStandby()).toEqual({ pair: { local: A2, peer: B2 }, validUntil: 2500 + STANDBY_ANSWER_MIN_MS });
+    // Answered in time: valid again for the full freshness window.
+    const a2 = ans(v2, 51);
+    ctx.receive(2510, a2.msg, a2.via);
+    expect(ctx.stagedStandby()?.validUntil).toBe(2510 + fresh);
+    // The third is never answered: a failure after its answer is overdue
+    // explores without switching to the standby first.
+    ctx.observe(3900, tr.send(3900).recv(3900).sample());
+    const [v3] = probes(ctx.tick(4000));
+    expect(v3.purpose).toBe('verify');
+    const acts = ctx.feedback(4000 + STANDBY_ANSWER_MIN_MS + 1, 'tcp-rto');
+    expect(types(acts)).toEqual(['state', 'path-failed', 'send-probe']);
+    expect(switches(acts)).toEqual([]);
+  });
+
+  it('switches to it at a failure while its answer is not yet overdue', () => {
+    const ctx = makeCtx({ options: { hotStandby: true, sendTimeoutMs: 3000 } });
+    const tr = new Traffic();
+    ctx.observe(1000, tr.send(1000).recv(1000).sample());
+    const [v1] = probes(ctx.tick(1000));
+    const a1 = peerProbe(ProbeState.Operational, B2, A2, 50, [v1.msg.sent[0]], PROBE_DATA_VERIFY_REPLY);
+    ctx.receive(1010, a1.msg, a1.via);
+    ctx.observe(2400, tr.send(2400).recv(2400).sample());
+    probes(ctx.tick(2500));
+    const acts = ctx.feedback(2500 + STANDBY_ANSWER_MIN_MS - 1, 'tcp-rto');
+    expect(switches(acts)).toEqual([{ local: A2, peer: B2 }]);
+    expect(acts.find((a) => a.type === 'switch-pair')).toMatchObject({ reason: 'hot-standby' });
+    // The exploration starts on the standby, now current: the peer follows it there.
+    expect(probes(acts).map((p) => [p.src, p.dst, p.purpose])).toEqual([[A2, B2, 'explore']]);
   });
 });
 

@@ -129,7 +129,7 @@ describe('§6.4 Send Timeout', () => {
     expect(stateChanges(acts)).toEqual(['Operational->Exploring']);
     const [p] = probes(acts);
     expect(p.msg.state).toBe(ProbeState.Exploring);
-    expect([p.src, p.dst]).toEqual([A1, B1]); // the current pair first
+    expect([p.src, p.dst]).toEqual([A2, B2]); // the current pair failed: the best alternate sharing no /64 with it first
   });
 
   it('Send Timer expires / InboundOk: SEND Probe Exploring, GOTO Exploring', () => {

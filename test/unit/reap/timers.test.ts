@@ -202,7 +202,7 @@ describe('probe schedule (RFC 5534 §4.3, §7)', () => {
     expect(hints).toEqual([65_000]);
   });
 
-  it('pairs are probed sequentially: the current pair first, then pairs sharing no /64 with it, then RFC 6724 / preference order, cycling', () => {
+  it('pairs are probed sequentially: the best pair sharing no /64 with the failed current pair first, then the current pair, then RFC 6724 / preference order, cycling', () => {
     const ctx = makeCtx();
     const first = probes(ctx.feedback(0, 'app'));
     const rest = probes(runUntil(ctx, 5000).map((e) => e.a));
@@ -210,7 +210,7 @@ describe('probe schedule (RFC 5534 §4.3, §7)', () => {
     // (a1,b1) is current. Every pair ties up to CommonPrefixLen (35 bits each),
     // so RFC 6724 rule 10 keeps the original order: peer list, then local list;
     // (a2,b2), through neither of the current pair's networks, goes first.
-    expect(seq).toEqual(['a1>b1', 'a2>b2', 'a2>b1', 'a1>b2', 'a1>b1', 'a2>b2', 'a2>b1']);
+    expect(seq).toEqual(['a2>b2', 'a1>b1', 'a2>b1', 'a1>b2', 'a2>b2', 'a1>b1', 'a2>b1']);
   });
 
   it('Psent carries this probe and up to 3 earlier unreported ones; nonces from the injected source', () => {
