@@ -46,6 +46,7 @@ void ProcInit(Napi::Env env, Napi::Object exports);
 namespace {
 
 using shim6_util::ArgInt;
+using shim6_util::MapInfoOf;
 using shim6_util::CallSafely;
 using shim6_util::ErrnoCode;
 using shim6_util::ThrowErrno;
@@ -87,10 +88,7 @@ struct MapShape {
 };
 
 MapShape Shape(Napi::Env env, int fd) {
-  struct bpf_map_info info;
-  memset(&info, 0, sizeof(info));
-  uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  struct bpf_map_info info = MapInfoOf(env, fd);
   MapShape s{info.type, info.key_size, info.value_size, info.value_size};
   if (IsPerCpu(info.type)) {
     int n = libbpf_num_possible_cpus();
@@ -345,16 +343,24 @@ Napi::Value XdpAttach(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, id);
 }
 
+// The id of the XDP program attached in that mode, 0 when none is (or the
+// device is gone).
+static uint32_t XdpProgId(Napi::Env env, int ifindex, uint32_t flags) {
+  uint32_t id = 0;
+  int err = bpf_xdp_query_id(ifindex, flags, &id);
+  if (err == -ENODEV) return 0;
+  if (err) ThrowErrno(env, err, "bpf_xdp_query_id");
+  return id;
+}
+
 // xdpDetach({ ifindex, mode? }) -> boolean (false: nothing was attached)
 Napi::Value XdpDetach(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object o = ArgObj(info, 0, "options");
   int ifindex = PropInt(o, "ifindex", 0, true);
-  uint32_t flags = XdpMode(o), id = 0;
-  int err = bpf_xdp_query_id(ifindex, flags, &id);
-  if (err == -ENODEV || (!err && !id)) return Napi::Boolean::New(env, false);
-  if (err) ThrowErrno(env, err, "bpf_xdp_query_id");
-  err = bpf_xdp_detach(ifindex, flags, NULL);
+  uint32_t flags = XdpMode(o);
+  if (XdpProgId(env, ifindex, flags) == 0) return Napi::Boolean::New(env, false);
+  int err = bpf_xdp_detach(ifindex, flags, NULL);
   if (err) ThrowErrno(env, err, "bpf_xdp_detach");
   return Napi::Boolean::New(env, true);
 }
@@ -364,10 +370,7 @@ Napi::Value XdpQuery(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object o = ArgObj(info, 0, "options");
   int ifindex = PropInt(o, "ifindex", 0, true);
-  uint32_t flags = XdpMode(o), id = 0;
-  int err = bpf_xdp_query_id(ifindex, flags, &id);
-  if (err == -ENODEV) return env.Null();
-  if (err) ThrowErrno(env, err, "bpf_xdp_query_id");
+  uint32_t id = XdpProgId(env, ifindex, XdpMode(o));
   return id ? Napi::Value(Napi::Number::New(env, id)) : env.Null();
 }
 
@@ -376,10 +379,7 @@ Napi::Value XdpQuery(const Napi::CallbackInfo &info) {
 Napi::Value MapInfo(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
-  struct bpf_map_info mi;
-  memset(&mi, 0, sizeof(mi));
-  uint32_t len = sizeof(mi);
-  if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  struct bpf_map_info mi = MapInfoOf(env, fd);
   Napi::Object o = Napi::Object::New(env);
   o.Set("id", mi.id);
   o.Set("type", mi.type);
@@ -469,10 +469,7 @@ Napi::Value MapKeys(const Napi::CallbackInfo &info) {
 Napi::Value MapMmap(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
-  struct bpf_map_info mi;
-  memset(&mi, 0, sizeof(mi));
-  uint32_t len = sizeof(mi);
-  if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  struct bpf_map_info mi = MapInfoOf(env, fd);
   if (mi.type != BPF_MAP_TYPE_ARRAY || !(mi.map_flags & BPF_F_MMAPABLE)) ThrowType(env, "mapMmap maps BPF_F_MMAPABLE array maps only");
   long page = sysconf(_SC_PAGESIZE);
   size_t bytes = (size_t)mi.value_size * mi.max_entries;

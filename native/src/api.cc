@@ -51,6 +51,7 @@ constexpr size_t kMaxRecv = 65536;  // bigger than any valid frame: oversize is 
 constexpr int kMaxFds = 8;          // fds accepted per message (more: MSG_CTRUNC, reported)
 
 using shim6_util::ArgInt;
+using shim6_util::MapInfoOf;
 using shim6_util::CallSafely;
 using shim6_util::ErrnoError;
 using shim6_util::ThrowErrno;
@@ -685,10 +686,7 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
   Napi::Value SetSockMap(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     int fd = ArgInt(info, 0, "fd");
-    struct bpf_map_info mi;
-    memset(&mi, 0, sizeof(mi));
-    uint32_t len = sizeof(mi);
-    if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+    struct bpf_map_info mi = MapInfoOf(env, fd);
     if (mi.type != BPF_MAP_TYPE_SK_STORAGE || mi.key_size != 4 || mi.value_size != kSockPolicySize) return Napi::Boolean::New(env, false);
     int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (d < 0) ThrowErrno(env, errno, "fcntl", "F_DUPFD_CLOEXEC");
@@ -702,7 +700,6 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
   // server still holds its socket. A gone connection throws after the fds
   // are closed.
   Napi::Value Reply(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
     if (info.Length() > 2 && info[2].IsArray()) {
       Napi::Array a = info[2].As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); i++) {
@@ -710,16 +707,7 @@ class ApiListener : public Napi::ObjectWrap<ApiListener> {
         if (x.IsNumber()) close(x.As<Napi::Number>().Int32Value());
       }
     }
-    uint32_t id = (uint32_t)ArgInt(info, 0, "conn");
-    if (info.Length() < 2 || !info[1].IsBuffer()) ThrowType(env, "data must be a Buffer");
-    auto data = info[1].As<Napi::Buffer<uint8_t>>();
-    auto it = conns_.find(id);
-    if (it == conns_.end()) ThrowErrno(env, ENOTCONN, "send");
-    ssize_t r;
-    do r = send(it->second->fd, data.Data(), data.Length(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) ThrowErrno(env, errno, "send");
-    return Napi::Number::New(env, (double)r);
+    return Send(info);
   }
 
   void Drop(uint32_t id) {

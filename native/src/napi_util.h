@@ -8,7 +8,9 @@
 
 #include <napi.h>
 #include <uv.h>
+#include <bpf/bpf.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include <string>
@@ -43,6 +45,16 @@ inline Napi::Error ErrnoError(Napi::Env env, int err, const std::string &syscall
 inline int ArgInt(const Napi::CallbackInfo &info, size_t i, const char *name) {
   if (info.Length() <= i || !info[i].IsNumber()) ThrowType(info.Env(), std::string(name) + " must be a number");
   return info[i].As<Napi::Number>().Int32Value();
+}
+
+// What the kernel says of a BPF map fd (type, sizes, flags, id); throws
+// like a failed syscall.
+inline struct bpf_map_info MapInfoOf(Napi::Env env, int fd) {
+  struct bpf_map_info mi;
+  memset(&mi, 0, sizeof(mi));
+  uint32_t len = sizeof(mi);
+  if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd");
+  return mi;
 }
 
 // Call a JS callback from a libuv callback. An exception thrown by it has no
